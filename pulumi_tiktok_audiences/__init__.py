@@ -1,0 +1,1 @@
+"""TikTok App Activity audiences as Pulumi resources."""

@@ -1,0 +1,144 @@
+"""TikTok's published constants for custom audiences: one table each, with its source.
+
+Both the spec/client side and the emulator read these tables and nothing else of each
+other, so that the emulator can catch the client's mistakes instead of repeating them.
+Source tags refer to ``../shared/reference/tiktok-audience-api.md`` (section numbers) and
+TikTok's OpenAPI files (``dmp_custom_audience_*.yml``, "Y:<endpoint>").
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- Hosts and paths (reference §1) -------------------------------------------------------
+PRODUCTION_URL: Final = "https://business-api.tiktok.com"
+SANDBOX_URL: Final = "https://sandbox-ads.tiktok.com"
+API_PREFIX: Final = "/open_api/v1.3"
+
+# Endpoint paths below API_PREFIX; every TikTok path ends in a slash (reference §1).
+PATH_RULE_CREATE: Final = "/dmp/custom_audience/rule/create/"
+PATH_UPDATE: Final = "/dmp/custom_audience/update/"
+PATH_GET: Final = "/dmp/custom_audience/get/"
+PATH_LIST: Final = "/dmp/custom_audience/list/"
+PATH_DELETE: Final = "/dmp/custom_audience/delete/"
+PATH_SHARE: Final = "/dmp/custom_audience/share/"
+PATH_SHARE_CANCEL: Final = "/dmp/custom_audience/share/cancel/"
+PATH_SHARE_LOG: Final = "/dmp/custom_audience/share/log/"
+PATH_LOOKALIKE_CREATE: Final = "/dmp/custom_audience/lookalike/create/"
+PATH_LOOKALIKE_UPDATE: Final = "/dmp/custom_audience/lookalike/update/"
+
+ACCESS_TOKEN_HEADER: Final = "Access-Token"
+
+# --- App Activity events (reference §3.2: BB FilterValue constants, corroborated one-to-one
+# by the 28 events of TikTok's Help Center App Activity page). Exact wire strings. ----------
+APP_EVENTS: Final[tuple[str, ...]] = (
+    "INSTALL",
+    "DAY 2 RETENTION",
+    "LAUNCH APP",
+    "LOGIN",
+    "REGISTRATION",
+    "COMPLETE TUTORIAL",
+    "VIEW CONTENT",
+    "APP ADD TO CART",
+    "ADD TO WISHLIST",
+    "APP ADD PAYMENT INFO",
+    "CHECKOUT",
+    "PURCHASE",
+    "SUBSCRIBE",
+    "START TRIAL",
+    "APP SEARCH",
+    "RATE",
+    "ACHIEVE LEVEL",
+    "UNLOCK ACHIEVEMENT",
+    "SPEND CREDITS",
+    "CREATE GROUP",
+    "JOIN GROUP",
+    "CREATE ROLE",
+    "GENERATE LEAD",
+    "IN-APP AD CLICK",
+    "IN-APP AD IMPRESSION",
+    "LOAN APPLY",
+    "LOAN APPROVAL",
+    "LOAN DISBURSAL",
+)
+
+# --- Lookback windows (rule ``retention_days``) for APP audiences ---------------------------
+# TikTok's "Enumerations - Lookback window" page is not in any source we have (reference §3.3,
+# open question Q1); the schema types the field as int32 with no bounds. ASSUMPTION: we use
+# the range Ads Manager offers for App Activity audiences, 1 to 180 days inclusive. To change
+# the allowed values, edit this one range: the spec, its JSON Schema, the docs and the
+# emulator all read it.
+LOOKBACK_DAYS_MIN: Final = 1
+LOOKBACK_DAYS_MAX: Final = 180
+LOOKBACK_DAYS_SOURCE: Final = (
+    "assumed Ads Manager range for App Activity audiences (TikTok's lookback enumeration is "
+    "not published in the API sources; see constants.py)"
+)
+
+# --- Limits (reference §2, §3.5, §3.6) -----------------------------------------------------
+AUDIENCE_NAME_MAX_LEN: Final = 128  # Y:rule_create custom_audience_name maxLength
+RULES_PER_SET_MIN: Final = 1  # rule/create description: "at least 1 rule and up to 5"
+RULES_PER_SET_MAX: Final = 5
+FILTERS_PER_RULE_MAX: Final = 1  # reference §2.1: filter_set.filters max 1 item
+RETENTION_IN_DAYS_MIN: Final = 1  # Y:rule_create retention_in_days minimum/maximum
+RETENTION_IN_DAYS_MAX: Final = 365
+IDS_PER_GET_MAX: Final = 100  # Y:get custom_audience_ids maxItems
+IDS_PER_DELETE_MAX: Final = 100  # Y:delete custom_audience_ids maxItems
+IDS_PER_LIST_FILTER_MAX: Final = 100  # Y:list custom_audience_ids maxItems
+LIST_PAGE_SIZE_MAX: Final = 100  # Y:list page_size maximum
+LIST_PAGE_SIZE_DEFAULT: Final = 10  # reference §2.4
+HISTORY_SIZE_MAX: Final = 100  # Y:get history_size maximum (and default)
+SHARE_AUDIENCES_MAX: Final = 10  # Y:share custom_audience_ids 1-10
+SHARE_ADVERTISERS_MAX: Final = 10  # Y:share shared_advertiser_ids 1-10
+AUDIENCES_PER_ADVERTISER_MAX: Final = 400  # HC-eng, TD: 400 custom audiences per advertiser
+TARGETABLE_MIN_SIZE: Final = 1000  # HC-eng, HC-manage: 1,000 matched users to target
+LOOKALIKE_SOURCE_MIN_SIZE: Final = 100  # Y:lookalike_create: source size >= 100
+EXPIRING_WITHIN_DAYS: Final = 60  # HC-expiry: is_expiring when <= 60 days remain
+UNUSED_EXPIRY_DAYS: Final = 365  # HC-expiry: unused and unmodified for 12 months
+
+# Enumerations shared by rule/create and update (Y:rule_create x-open-enum, strict).
+AUDIENCE_TYPE_APP: Final = "APP"
+AUDIENCE_SUB_TYPES: Final[tuple[str, ...]] = ("NORMAL", "REACH_FREQUENCY")
+RULE_SET_OPERATORS: Final[tuple[str, ...]] = ("OR",)  # RuleSetOperatorType: OR only
+FILTER_SET_OPERATORS: Final[tuple[str, ...]] = ("AND", "OR")  # FilterSetOperatorType
+FILTER_FIELD: Final = "EVENT"
+FILTER_OPERATOR: Final = "EQ"  # FilterFieldOperatorType: EQ only
+
+# Human-readable audience type strings in get/list responses (reference §2.4, BB list.go).
+APP_ACTIVITY_TYPE_NAME: Final = "App Activity Audience"
+LOOKALIKE_TYPE_NAME: Final = "Lookalike Audience"
+
+# Lookalike enumerations (Y:lookalike_create).
+LOOKALIKE_SIZES: Final[tuple[str, ...]] = ("NARROW", "BALANCED", "BROAD")
+LOOKALIKE_MOBILE_OS: Final[tuple[str, ...]] = ("ALL", "ANDROID", "IOS")
+LOOKALIKE_PLACEMENTS: Final[tuple[str, ...]] = ("TikTok", "TopBuzz & BuzzVideo", "Pangle")
+
+# --- Return codes (reference §4.1, names from the official SDK's tiktok_code.py) -------------
+CODE_OK: Final = 0
+CODE_INVALID_PARAMS: Final = 40000
+CODE_PERMISSION_ERROR: Final = 40001
+CODE_PARAM_ERROR: Final = 40002
+CODE_NOT_EXIST: Final = 40007
+CODE_ID_LIMIT_EXCEED: Final = 40011
+CODE_REQUEST_TOO_FREQUENT: Final = 40100
+CODE_ACCESS_TOKEN_EXPIRE: Final = 40102
+CODE_EMPTY_ACCESS_TOKEN: Final = 40104
+CODE_INVALID_ACCESS_TOKEN: Final = 40105
+CODE_REQUEST_FREQUENCY_LIMITED: Final = 40132
+CODE_WRITE_CONFLICT: Final = 40202
+CODE_ROUTE_NOT_FOUND: Final = 40400
+CODE_SYS_ERROR: Final = 50000
+CODE_SYS_TIMEOUT: Final = 50002
+CODE_DMP_ERROR: Final = 51003
+CODE_MAINTENANCE: Final = 60001
+CODE_TOO_MANY_REQUESTS_BL: Final = 61000
+
+# Codes that mean "the request was throttled, try again later" (reference §4.2).
+RATE_LIMIT_CODES: Final = frozenset(
+    {CODE_REQUEST_TOO_FREQUENT, CODE_REQUEST_FREQUENCY_LIMITED, CODE_TOO_MANY_REQUESTS_BL}
+)
+# Server-side failures worth a bounded retry (reference §4.1 "Retry?" column): 50000, 50002,
+# every 51xxx downstream RPC error, 40202 write conflicts and 60001 maintenance.
+SERVER_RETRY_CODES: Final = frozenset(
+    {CODE_SYS_ERROR, CODE_SYS_TIMEOUT, CODE_WRITE_CONFLICT, CODE_MAINTENANCE, *range(51000, 51100)}
+)
