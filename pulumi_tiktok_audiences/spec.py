@@ -34,6 +34,7 @@ __all__ = [
     "AudienceSpec",
     "EventRule",
     "error_paths",
+    "property_path",
 ]
 
 # --- App events -----------------------------------------------------------------------------
@@ -676,10 +677,11 @@ def _clause(rule: EventRule, apps: list[str] | None) -> str:
 
 def error_paths(exc: ValidationError) -> list[tuple[str, str]]:
     """(property path, message) pairs such as ("include[1].lookback_days", "must be ...")."""
-    return [(_path(err["loc"]), err["msg"]) for err in exc.errors()]
+    return [(property_path(err["loc"]), err["msg"]) for err in exc.errors()]
 
 
-def _path(loc: tuple[int | str, ...]) -> str:
+def property_path(loc: tuple[int | str, ...]) -> str:
+    """A pydantic location as a property path: ("include", 1, "lookback_days") -> include[1].lookback_days."""
     text = ""
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)

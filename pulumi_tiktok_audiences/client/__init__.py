@@ -1,0 +1,65 @@
+"""A typed client for TikTok's Business API v1.3 custom-audience endpoints.
+
+``TikTokClient`` speaks TikTok's wire format (header token, JSON-array query strings, the
+``{code, message, request_id, data}`` envelope), batches and pages, retries what is safe to
+retry, and raises one hierarchy of errors rooted at ``TikTokError``.
+"""
+
+from pulumi_tiktok_audiences.client.client import (
+    DEFAULT_TIMEOUT,
+    NAMED_ENDPOINTS,
+    RequestLimiter,
+    TikTokClient,
+    resolve_base_url,
+)
+from pulumi_tiktok_audiences.client.errors import (
+    AuthenticationError,
+    InvalidRequestError,
+    MissingAccessTokenError,
+    NotFoundError,
+    OutcomeUnknownError,
+    PermissionDeniedError,
+    RateLimitedError,
+    RetriesExhaustedError,
+    ServerError,
+    TikTokApiError,
+    TikTokError,
+    TransportError,
+)
+from pulumi_tiktok_audiences.client.models import (
+    AudienceDetail,
+    AudienceHistoryEntry,
+    AudienceSummary,
+    LookalikeSpec,
+    PageInfo,
+    ShareLogEntry,
+)
+from pulumi_tiktok_audiences.client.retry import CallKind, RetryPolicy
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "NAMED_ENDPOINTS",
+    "AudienceDetail",
+    "AudienceHistoryEntry",
+    "AudienceSummary",
+    "AuthenticationError",
+    "CallKind",
+    "InvalidRequestError",
+    "LookalikeSpec",
+    "MissingAccessTokenError",
+    "NotFoundError",
+    "OutcomeUnknownError",
+    "PageInfo",
+    "PermissionDeniedError",
+    "RateLimitedError",
+    "RequestLimiter",
+    "RetriesExhaustedError",
+    "RetryPolicy",
+    "ServerError",
+    "ShareLogEntry",
+    "TikTokApiError",
+    "TikTokClient",
+    "TikTokError",
+    "TransportError",
+    "resolve_base_url",
+]

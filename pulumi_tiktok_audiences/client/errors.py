@@ -1,0 +1,208 @@
+"""The client's exceptions: one hierarchy, each error saying what failed and what to do.
+
+Every error carries TikTok's ``code``, ``message`` and ``request_id`` when TikTok sent them,
+plus the ``endpoint`` label (``rule/create``, ``get`` ...) so that a failure can be traced in
+TikTok's logs. None of them ever holds the access token: they are built from TikTok's answer
+and our own text only, never from the request headers.
+
+::
+
+    TikTokAudiencesError              (pulumi_tiktok_audiences.errors, the package's root)
+    └── TikTokError
+    ├── MissingAccessTokenError
+    ├── TikTokApiError                (HTTP 200, envelope code != 0)
+    │   ├── AuthenticationError       40102 / 40104 / 40105
+    │   ├── PermissionDeniedError     40001
+    │   ├── InvalidRequestError       40000 / 40002 / 40011
+    │   ├── NotFoundError             40007
+    │   ├── RateLimitedError          constants.RATE_LIMIT_CODES
+    │   └── ServerError               constants.SERVER_RETRY_CODES
+    ├── TransportError                connection failures, HTTP errors, answers that are no envelope
+    ├── OutcomeUnknownError           a create was sent but its answer was lost
+    └── RetriesExhaustedError         a transient failure outlasted the retry policy
+"""
+
+from __future__ import annotations
+
+from pulumi_tiktok_audiences import constants
+from pulumi_tiktok_audiences.errors import TikTokAudiencesError
+
+
+def endpoint_label(path: str) -> str:
+    """``/dmp/custom_audience/rule/create/`` -> ``rule/create``: the name used in messages."""
+    return path.removeprefix("/dmp/custom_audience/").strip("/")
+
+
+class TikTokError(TikTokAudiencesError):
+    """Base of every error raised by the TikTok client (under the package's root error)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str = "",
+        code: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.endpoint = endpoint
+        self.code = code
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class MissingAccessTokenError(TikTokError):
+    """No access token was configured; raised before any request is sent."""
+
+
+class TikTokApiError(TikTokError):
+    """TikTok answered with a non-zero ``code`` in its envelope (HTTP 200)."""
+
+    codes: frozenset[int] = frozenset()  # the envelope codes a subclass stands for
+    hint = ""  # what to do, appended to the message
+
+    def __init__(self, *, endpoint: str, code: int, tiktok_message: str, request_id: str | None) -> None:
+        self.tiktok_message = tiktok_message
+        text = f"TikTok rejected {endpoint}: [{code}] {tiktok_message or '(no message)'}"
+        text += f" (request_id {request_id or 'unknown'})"
+        if self.hint:
+            text += f". {self.hint}"
+        super().__init__(text, endpoint=endpoint, code=code, request_id=request_id)
+
+
+class AuthenticationError(TikTokApiError):
+    """The access token is missing, expired, invalid or revoked."""
+
+    codes = frozenset(
+        {
+            constants.CODE_ACCESS_TOKEN_EXPIRE,
+            constants.CODE_EMPTY_ACCESS_TOKEN,
+            constants.CODE_INVALID_ACCESS_TOKEN,
+        }
+    )
+    hint = "Check the configured access token: it may be expired or revoked; re-authorise the app"
+
+
+class PermissionDeniedError(TikTokApiError):
+    """The token may not act on this advertiser or audience."""
+
+    codes = frozenset({constants.CODE_PERMISSION_ERROR})
+    hint = (
+        "Check that the token is authorised for this advertiser and has the Audience scope, "
+        "and that the audience belongs to (or is shared with) the advertiser"
+    )
+
+
+class InvalidRequestError(TikTokApiError):
+    """TikTok refused the parameters (bad value, missing field, too many IDs)."""
+
+    codes = frozenset(
+        {constants.CODE_INVALID_PARAMS, constants.CODE_PARAM_ERROR, constants.CODE_ID_LIMIT_EXCEED}
+    )
+    hint = "Fix the request parameters named in TikTok's message; retrying unchanged will fail again"
+
+
+class NotFoundError(TikTokApiError):
+    """The audience (or other resource) does not exist."""
+
+    codes = frozenset({constants.CODE_NOT_EXIST})
+    hint = "The resource does not exist (it may have been deleted outside this program)"
+
+
+class RateLimitedError(TikTokApiError):
+    """TikTok throttled the request without acting on it."""
+
+    codes = constants.RATE_LIMIT_CODES
+    hint = "TikTok is throttling this app or token; wait, then retry, and avoid parallel runs"
+
+
+class ServerError(TikTokApiError):
+    """A failure inside TikTok; the request may or may not have taken effect."""
+
+    codes = constants.SERVER_RETRY_CODES
+    hint = "A temporary failure inside TikTok; try again later"
+
+
+_API_ERROR_CLASSES: tuple[type[TikTokApiError], ...] = (
+    AuthenticationError,
+    PermissionDeniedError,
+    InvalidRequestError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+)
+
+
+def api_error(*, endpoint: str, code: int, tiktok_message: str, request_id: str | None) -> TikTokApiError:
+    """The typed error for a non-zero envelope ``code`` (the base class for unlisted codes)."""
+    cls = next((c for c in _API_ERROR_CLASSES if code in c.codes), TikTokApiError)
+    return cls(endpoint=endpoint, code=code, tiktok_message=tiktok_message, request_id=request_id)
+
+
+class TransportError(TikTokError):
+    """No usable TikTok answer: a connection failure, an HTTP error or a body that is no envelope.
+
+    ``may_have_acted`` is False only when TikTok certainly did not carry out the request (the
+    connection could not be opened, or a gateway refused it), so a create may be sent again.
+    ``transient`` says whether trying again may help.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str,
+        may_have_acted: bool,
+        transient: bool,
+        status_code: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, endpoint=endpoint, request_id=request_id)
+        self.may_have_acted = may_have_acted
+        self.transient = transient
+        self.status_code = status_code
+
+
+class OutcomeUnknownError(TikTokError):
+    """A create reached TikTok (or may have) but its answer was lost or was a server error.
+
+    It is never retried blindly, because a second create could make a duplicate audience:
+    look for the audience (for example by listing and matching the name) before creating again.
+    """
+
+    def __init__(self, cause: TikTokError, *, audience_name: str | None) -> None:
+        self.audience_name = audience_name
+        self.cause = cause
+        named = f" named {audience_name!r}" if audience_name else ""
+        text = (
+            f"TikTok {cause.endpoint} may or may not have created the audience{named}: {cause.message}. "
+            "Do not simply retry: first look for the audience (list the advertiser's audiences and "
+            "match the name), then create it only if it is missing"
+        )
+        super().__init__(text, endpoint=cause.endpoint, code=cause.code, request_id=cause.request_id)
+
+
+class RetriesExhaustedError(TikTokError):
+    """A transient failure (rate limit, server error, connection) outlasted the retry policy.
+
+    Only failures after which re-running is safe are retried, so the message says so.
+    ``last_error`` is the final attempt's error; its code and request_id are copied here.
+    """
+
+    def __init__(self, last_error: TikTokError, *, attempts: int, elapsed_seconds: float) -> None:
+        self.last_error = last_error
+        self.attempts = attempts
+        self.elapsed_seconds = elapsed_seconds
+        text = (
+            f"TikTok {last_error.endpoint} still failing after {attempts} attempt"
+            f"{'s' if attempts != 1 else ''} over {elapsed_seconds:.1f} s; last error: "
+            f"{last_error.message}. Only failures after which repeating the call is safe are retried "
+            "(TikTok did not act, or the call is a read or an idempotent update), so re-running is "
+            "safe; try again later"
+        )
+        super().__init__(
+            text, endpoint=last_error.endpoint, code=last_error.code, request_id=last_error.request_id
+        )
