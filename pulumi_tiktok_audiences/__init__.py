@@ -1,1 +1,26 @@
-"""TikTok App Activity audiences as Pulumi resources."""
+"""TikTok App Activity custom audiences as Pulumi resources.
+
+The spec types import eagerly (cheap: pydantic only); the Pulumi resource classes load on first
+access, so that tools which only validate or explain audiences never import the Pulumi SDK.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pulumi_tiktok_audiences.spec import AppEvent, AudienceSpec, EventRule
+
+if TYPE_CHECKING:
+    from pulumi_tiktok_audiences.resources import AppActivityAudience
+
+__all__ = ["AppActivityAudience", "AppEvent", "AudienceSpec", "EventRule"]
+
+_LAZY = {"AppActivityAudience": "pulumi_tiktok_audiences.resources"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'pulumi_tiktok_audiences' has no attribute {name!r}")

@@ -12,9 +12,12 @@ it reaches a log line or an exception.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from types import MappingProxyType, TracebackType
 from typing import Any, Final, TypeVar
 
@@ -128,6 +131,7 @@ class TikTokClient:
         self._base_url = base_url.rstrip("/")
         self._retry = retry or RetryPolicy()
         self._limiter = limiter
+        self._server_time: datetime | None = None
         # Redirects are not followed: httpx would forward the Access-Token header to any host.
         self._http = httpx.Client(
             base_url=self._base_url + constants.API_PREFIX,
@@ -140,6 +144,14 @@ class TikTokClient:
     @property
     def base_url(self) -> str:
         return self._base_url
+
+    def server_now(self) -> datetime:
+        """TikTok's clock as of the last answer (its HTTP ``Date``), else ours.
+
+        Expiry times are TikTok's; comparing them with the server's clock rather than the
+        caller's keeps "expired" right when the two disagree (an emulator with a test clock).
+        """
+        return self._server_time or datetime.now(UTC)
 
     def __repr__(self) -> str:
         token = "set" if self._token else "missing"
@@ -384,6 +396,7 @@ class TikTokClient:
             error = self._transport_error(exc, label)
             _log.debug("TikTok %s %s failed: %s", method, path, error)
             raise error from None  # httpx's exception holds the request, token header included
+        self._note_server_time(response)
         try:
             envelope = self._envelope(response, label)
         except TransportError as error:
@@ -405,6 +418,12 @@ class TikTokClient:
                 request_id=envelope.request_id,
             )
         return envelope.data
+
+    def _note_server_time(self, response: httpx.Response) -> None:
+        date = response.headers.get("Date")
+        if date:  # a malformed Date header keeps the last good one
+            with contextlib.suppress(TypeError, ValueError):
+                self._server_time = parsedate_to_datetime(date).astimezone(UTC)
 
     def _transport_error(self, exc: httpx.HTTPError, label: str) -> TransportError:
         """Classify a network failure by whether TikTok may have received the request."""

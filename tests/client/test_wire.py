@@ -6,6 +6,7 @@ The fidelity tests hold every request against TikTok's own OpenAPI request schem
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -160,3 +161,18 @@ def test_any_base_url_is_used_as_the_host_root() -> None:
     assert str(recorder.requests[0].url).startswith(
         "http://127.0.0.1:8123/open_api/v1.3/dmp/custom_audience/share/log/?"
     )
+
+
+def test_server_now_follows_the_date_header_of_the_last_answer() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200,
+            json={"code": 0, "message": "OK", "request_id": "r1", "data": {"list": []}},
+            headers={"Date": "Tue, 01 Jun 2027 10:00:00 GMT"},
+        )
+
+    client = TikTokClient("t", transport=httpx.MockTransport(handler))
+    before = client.server_now()
+    assert abs((before - datetime.now(UTC)).total_seconds()) < 60  # no answer yet: our clock
+    client.get_audiences("1", ["2"])
+    assert client.server_now() == datetime(2027, 6, 1, 10, 0, tzinfo=UTC)
