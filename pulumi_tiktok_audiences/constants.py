@@ -27,7 +27,7 @@ PATH_SHARE_LOG: Final = "/dmp/custom_audience/share/log/"
 PATH_LOOKALIKE_CREATE: Final = "/dmp/custom_audience/lookalike/create/"
 PATH_LOOKALIKE_UPDATE: Final = "/dmp/custom_audience/lookalike/update/"
 
-ACCESS_TOKEN_HEADER: Final = "Access-Token"
+ACCESS_TOKEN_HEADER: Final = "Access-Token"  # noqa: S105 - a header name, not a secret
 
 # --- App Activity events (reference §3.2: BB FilterValue constants, corroborated one-to-one
 # by the 28 events of TikTok's Help Center App Activity page). Exact wire strings. ----------
@@ -112,6 +112,49 @@ LOOKALIKE_TYPE_NAME: Final = "Lookalike Audience"
 LOOKALIKE_SIZES: Final[tuple[str, ...]] = ("NARROW", "BALANCED", "BROAD")
 LOOKALIKE_MOBILE_OS: Final[tuple[str, ...]] = ("ALL", "ANDROID", "IOS")
 LOOKALIKE_PLACEMENTS: Final[tuple[str, ...]] = ("TikTok", "TopBuzz & BuzzVideo", "Pangle")
+
+# Other request enumerations of rule/create and update (Y:rule_create, Y:update x-open-enum, strict;
+# parameter-filter fields from Y:rule_create x-open-validate, limits from its prose, reference §2.1).
+RULE_AUDIENCE_TYPES: Final[tuple[str, ...]] = (
+    "ENGAGEMENT",
+    "ENGAGEMENT_ORGANIC_VIDEO",
+    "ENGAGEMENT_LIVE_VIDEO",
+    "APP",
+    "PIXEL",
+    "LEAD_GENERATION",
+    "BUSINESS_ACCOUNT",
+    "TIKTOK_SHOP",
+    "OFFLINE",
+)
+IDENTITY_TYPES: Final[tuple[str, ...]] = (
+    "AUTH_CODE",
+    "BC_AUTH_TT",
+    "BC_SELF_TT",
+    "CUSTOMIZED_USER",
+    "TT_USER",
+    "UNSET",
+)
+UPDATE_FILE_ACTIONS: Final[tuple[str, ...]] = ("REPLACE", "APPEND", "REMOVE")
+PARAMETER_FILTER_FIELDS: Final[tuple[str, ...]] = (
+    "URL",
+    "CONTENT_TYPE",
+    "PRICE",
+    "VALUE",
+    "CONTENT_ID",
+    "CONTENT_CATEGORY",
+)
+PARAMETER_FILTER_OPERATORS: Final[tuple[str, ...]] = (
+    "CONTAINS",
+    "DOES_NOT_CONTAIN",
+    "EQ",
+    "NOT_EQUAL",
+    "IS_GREATER_THAN",
+    "IS_GREATER_THAN_OR_EQUAL_TO",
+    "IS_LESS_THAN",
+    "IS_LESS_THAN_OR_EQUAL_TO",
+)
+PARAMETER_FILTER_VALUES_MAX: Final = 10  # Y:rule_create parameter_filters[].values maxItems
+PARAMETER_FILTER_VALUE_MAX_LEN: Final = 100  # ... each value maxLength
 
 # --- Return codes (reference §4.1, names from the official SDK's tiktok_code.py) -------------
 CODE_OK: Final = 0

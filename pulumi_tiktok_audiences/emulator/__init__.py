@@ -1,0 +1,87 @@
+"""A local emulator of TikTok's Business API v1.3 custom-audience endpoints (``dmp/custom_audience/*``).
+
+Same paths, methods, parameters, envelope, return codes and limits as TikTok (see
+``../shared/reference/tiktok-audience-api.md``), state in SQLite, and two front doors over one core::
+
+    from pulumi_tiktok_audiences.emulator import Emulator, DEFAULT_ADVERTISER_ID
+
+    emulator = Emulator()                        # in memory, DEFAULT_SEED, real-time clock
+    client = emulator.client()                   # httpx.Client on the in-process transport
+    with emulator.serve(port=0) as server:       # or a threaded HTTP server on 127.0.0.1
+        print(server.url)
+
+From the shell: ``tiktok-audiences emulator serve --port 0`` (prints its URL as the first line).
+
+The emulator is for local use only: it listens on 127.0.0.1 by default and its controls need no
+token. Tokens are never stored, logged or printed (only SHA-256 digests and fingerprints are kept).
+
+Test controls (Python method | HTTP, below ``/_emulator``; bodies are JSON; none needs a token and
+none is counted as an API request):
+
+* request counts per endpoint path: ``request_counts()`` | ``GET /requests``;
+  ``reset_request_counts()`` | ``POST /requests/reset``
+* faults: ``inject_fault(path=None, *, code=None, http_status=None, latency=0.0, drop=False,
+  count=None, probability=None, seed=None) -> fault_id`` | ``POST /faults`` with the same fields;
+  ``faults()`` | ``GET /faults``; ``clear_faults()`` | ``POST /faults/clear`` (details in faults.py)
+* rate limit (token bucket, past it 40100): ``set_rate_limit(token, per_second, burst)`` |
+  ``POST /rate_limit {"token"?, "per_second", "burst"}`` (no token: every token);
+  ``clear_rate_limits()`` | ``POST /rate_limit/clear``
+* clock: ``clock.time()/now()`` | ``GET /clock``; ``clock.set(t)`` | ``POST /clock/set {"time"}``;
+  ``clock.advance(s)`` | ``POST /clock/advance {"seconds"}``; ``clock.freeze(t=None)`` |
+  ``POST /clock/freeze {"time"?}``; ``clock.unfreeze()`` | ``POST /clock/unfreeze``
+  (times are "YYYY-MM-DD HH:MM:SS" UTC or epoch seconds)
+* audiences: ``audiences(advertiser_id=None, include_deleted=False)`` |
+  ``GET /audiences?advertiser_id=&include_deleted=true``; ``reset()`` | ``POST /reset`` (audiences,
+  history, shares, counts, faults and rate limits; not the clock)
+
+Behaviour where TikTok is silent is documented in service.py; the size model in population.py; the
+seed format and the default seed in seed.py.
+"""
+
+from pulumi_tiktok_audiences.emulator.clock import Clock
+from pulumi_tiktok_audiences.emulator.core import Emulator
+from pulumi_tiktok_audiences.emulator.seed import (
+    DEFAULT_ADVERTISER_ID,
+    DEFAULT_APP_ID,
+    DEFAULT_BUSINESS_CENTER_ID,
+    DEFAULT_SEED,
+    DEFAULT_TOKEN,
+    OTHER_BC_ADVERTISER_ID,
+    OTHER_BC_APP_ID,
+    OTHER_BUSINESS_CENTER_ID,
+    SECOND_ADVERTISER_ID,
+    SECOND_APP_ID,
+    THIRD_ADVERTISER_ID,
+    THIRD_APP_ID,
+    AdvertiserSeed,
+    PopulationConfig,
+    Seed,
+    TokenSeed,
+    load_seed,
+)
+from pulumi_tiktok_audiences.emulator.server import RunningServer
+from pulumi_tiktok_audiences.emulator.transport import IN_PROCESS_BASE_URL
+
+__all__ = [
+    "DEFAULT_ADVERTISER_ID",
+    "DEFAULT_APP_ID",
+    "DEFAULT_BUSINESS_CENTER_ID",
+    "DEFAULT_SEED",
+    "DEFAULT_TOKEN",
+    "IN_PROCESS_BASE_URL",
+    "OTHER_BC_ADVERTISER_ID",
+    "OTHER_BC_APP_ID",
+    "OTHER_BUSINESS_CENTER_ID",
+    "SECOND_ADVERTISER_ID",
+    "SECOND_APP_ID",
+    "THIRD_ADVERTISER_ID",
+    "THIRD_APP_ID",
+    "AdvertiserSeed",
+    "Clock",
+    "Emulator",
+    "PopulationConfig",
+    "RunningServer",
+    "Seed",
+    "TokenSeed",
+    "load_seed",
+]

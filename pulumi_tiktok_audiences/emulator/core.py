@@ -1,0 +1,140 @@
+"""The :class:`Emulator`: one state (SQLite store, clock, faults, rate limits) behind two front doors.
+
+It wires the parts together and offers the test controls as Python methods; the WSGI app offers the
+same controls over HTTP under ``/_emulator/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from pulumi_tiktok_audiences import constants
+from pulumi_tiktok_audiences.emulator.app import EmulatorApp
+from pulumi_tiktok_audiences.emulator.clock import Clock
+from pulumi_tiktok_audiences.emulator.directory import Directory, fingerprint
+from pulumi_tiktok_audiences.emulator.faults import FaultInjector
+from pulumi_tiktok_audiences.emulator.ratelimit import RateLimiter
+from pulumi_tiktok_audiences.emulator.seed import DEFAULT_SEED, DEFAULT_TOKEN, Seed
+from pulumi_tiktok_audiences.emulator.server import DEFAULT_HOST, RunningServer
+from pulumi_tiktok_audiences.emulator.service import AudienceService
+from pulumi_tiktok_audiences.emulator.store import Store
+from pulumi_tiktok_audiences.emulator.transport import IN_PROCESS_BASE_URL, EmulatorTransport
+
+
+class Emulator:
+    """A local TikTok custom-audience API. ``db_path`` is a SQLite file or ``":memory:"``."""
+
+    def __init__(
+        self, db_path: str | Path = ":memory:", seed: Seed | None = None, clock: Clock | None = None
+    ) -> None:
+        self.seed = seed or DEFAULT_SEED
+        self.clock = clock or Clock()
+        self.store = Store(db_path)
+        self.directory = Directory(self.seed)
+        self.service = AudienceService(self.store, self.directory, self.clock, self.seed.population)
+        self.fault_injector = FaultInjector(endpoint.path for endpoint in self.service.endpoints())
+        self.rate_limiter = RateLimiter(self.clock)
+        self.wsgi_app = EmulatorApp(self)
+
+    # --- front doors ----------------------------------------------------------------------
+    def transport(self) -> httpx.BaseTransport:
+        """An httpx transport serving requests in-process (use any base URL, e.g. IN_PROCESS_BASE_URL)."""
+        return EmulatorTransport(self.wsgi_app)
+
+    def client(self, token: str | None = DEFAULT_TOKEN, **kwargs: Any) -> httpx.Client:
+        """An httpx client on the in-process transport, sending ``token`` (None: no token header)."""
+        headers = {constants.ACCESS_TOKEN_HEADER: token} if token is not None else {}
+        return httpx.Client(
+            transport=self.transport(),
+            base_url=IN_PROCESS_BASE_URL + constants.API_PREFIX,
+            headers=headers,
+            **kwargs,
+        )
+
+    def serve(self, host: str = DEFAULT_HOST, port: int = 0) -> RunningServer:
+        """Start a threaded HTTP server in the background (port 0: any free port)."""
+        return RunningServer(self.wsgi_app, host, port)
+
+    # --- controls -------------------------------------------------------------------------
+    def count_request(self, endpoint_path: str) -> None:
+        """Record one API request to ``endpoint_path`` (a constants.PATH_* value)."""
+        with self.store.write() as tx:
+            tx.count_request(endpoint_path)
+
+    def request_counts(self) -> dict[str, int]:
+        """API requests per endpoint path (constants.PATH_*), control requests excluded."""
+        with self.store.read() as tx:
+            return tx.request_counts()
+
+    def reset_request_counts(self) -> None:
+        with self.store.write() as tx:
+            tx.reset_request_counts()
+
+    def inject_fault(
+        self,
+        path: str | None = None,
+        *,
+        code: int | None = None,
+        http_status: int | None = None,
+        latency: float = 0.0,
+        drop: bool = False,
+        count: int | None = None,
+        probability: float | None = None,
+        seed: int | None = None,
+    ) -> int:
+        """Add a fault (see faults.py) for ``path`` (a constants.PATH_* value; None: all); returns its ID."""
+        return self.fault_injector.add(
+            path,
+            code=code,
+            http_status=http_status,
+            latency=latency,
+            drop=drop,
+            count=count,
+            probability=probability,
+            seed=seed,
+        )
+
+    def faults(self) -> list[dict[str, Any]]:
+        return self.fault_injector.describe()
+
+    def clear_faults(self) -> None:
+        self.fault_injector.clear()
+
+    def set_rate_limit(self, token: str | None, per_second: float, burst: int) -> None:
+        """Token-bucket limit for ``token`` (None: every token without its own limit); past it, 40100."""
+        self.rate_limiter.set(None if token is None else fingerprint(token), per_second, burst)
+
+    def clear_rate_limits(self) -> None:
+        self.rate_limiter.clear()
+
+    def audiences(
+        self, advertiser_id: str | None = None, include_deleted: bool = False
+    ) -> list[dict[str, Any]]:
+        """Stored audiences with their current size and expiry state, in list order."""
+        return self.service.snapshot(advertiser_id, include_deleted)
+
+    def reset(self) -> None:
+        """Forget audiences, history, shares, request counts, faults and rate limits (not the clock)."""
+        with self.store.write() as tx:
+            tx.reset_audiences()
+            tx.reset_request_counts()
+        self.clear_faults()
+        self.clear_rate_limits()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Emulator:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

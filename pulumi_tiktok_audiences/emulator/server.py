@@ -1,0 +1,71 @@
+"""The network front door: a threaded HTTP server running the WSGI app in a background thread.
+
+``with emulator.serve() as server: httpx.get(server.url + ...)``. It listens on 127.0.0.1 by
+default: the emulator has no real security (its controls need no token) and is for local use only.
+"""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
+
+DEFAULT_HOST = "127.0.0.1"
+_POLL_INTERVAL = 0.05  # how quickly shutdown() is noticed
+
+
+class _Handler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Silent: the request line may carry an ``Access-Token`` query parameter."""
+
+    def connection_dropped(self, error: BaseException, environ: WSGIEnvironment | None = None) -> None:
+        """A dropped-response fault (or a client gone): close without writing anything."""
+        self.close_connection = True
+
+
+class RunningServer:
+    """A started server; stop it with :meth:`shutdown` or by leaving the ``with`` block."""
+
+    def __init__(self, app: WSGIApplication, host: str = DEFAULT_HOST, port: int = 0) -> None:
+        self._server = make_server(host, port, app, threaded=True, request_handler=_Handler)
+        self.host = host
+        self.port: int = self._server.server_port
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": _POLL_INTERVAL},
+            name=f"tiktok-emulator-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        self._stopped = False
+
+    @property
+    def url(self) -> str:
+        """Base URL, without the API prefix, e.g. ``http://127.0.0.1:54321``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def shutdown(self) -> None:
+        """Stop serving and release the port; safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def __enter__(self) -> RunningServer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.shutdown()
