@@ -140,11 +140,15 @@ class AppActivity(ResourceProvider):
             return self._client_instance
 
     # -- check ---------------------------------------------------------------------------------
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def _with_default_advertiser(self, props: dict[str, Any]) -> dict[str, Any]:
+        """``props`` with the configured advertiser when they name none (the documented default)."""
         self._ensure_configured()
-        inputs = {k: v for k, v in news.items() if k in INPUT_KEYS}
-        if inputs.get("advertiser_id") is None and self._settings.advertiser_id is not None:
-            inputs["advertiser_id"] = self._settings.advertiser_id
+        if props.get("advertiser_id") is None and self._settings.advertiser_id is not None:
+            return {**props, "advertiser_id": self._settings.advertiser_id}
+        return props
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        inputs = self._with_default_advertiser({k: v for k, v in news.items() if k in INPUT_KEYS})
         failures: list[CheckFailure] = []
         adopt = inputs.get(ADOPT_KEY)
         if adopt is not None and not isinstance(adopt, Unknown) and not str(adopt).isdigit():
@@ -200,28 +204,34 @@ class AppActivity(ResourceProvider):
         return CreateResult(audience_id, self._outputs(props, spec, audience_id, None))
 
     def _create_once(self, client: TikTokClient, spec: AudienceSpec) -> str:
-        """Create exactly one audience, even when TikTok's answer to the create call is lost."""
+        """Create exactly one audience, even when TikTok's answer to the create call is lost.
+
+        After a lost answer the audience is looked for, and the create is sent again only if it is
+        missing; the second attempt's answer may be lost too, so it is looked for again.
+        """
         from pulumi_tiktok_audiences.client import OutcomeUnknownError, TikTokError
 
-        try:
-            return client.create_rule_audience(spec.to_create_payload())
-        except OutcomeUnknownError as lost:
-            found = self._find_lost_create(client, spec)
-            if found is not None:
-                return found
+        lost: OutcomeUnknownError | None = None
+        for _attempt in range(2):
             try:
                 return client.create_rule_audience(spec.to_create_payload())
+            except OutcomeUnknownError as exc:
+                found = self._find_lost_create(client, spec)
+                if found is not None:
+                    return found
+                lost = exc
             except TikTokError as exc:
+                earlier = f" (an earlier attempt's answer was lost: {lost.cause})" if lost else ""
                 raise OperationError(
-                    f"Creating audience {spec.name!r} for advertiser {spec.advertiser_id}: the first "
-                    f"attempt's outcome is unknown ({lost}), no such audience exists, and a second "
-                    f"attempt failed: {exc}. Re-running is safe: nothing was created."
+                    f"Creating audience {spec.name!r} for advertiser {spec.advertiser_id} failed: "
+                    f"{exc}{earlier}. Nothing was created; fix the cause and run `pulumi up` again."
                 ) from None
-        except TikTokError as exc:
-            raise OperationError(
-                f"Creating audience {spec.name!r} for advertiser {spec.advertiser_id} failed: {exc}. "
-                "Nothing was created; fix the cause and run `pulumi up` again."
-            ) from None
+        assert lost is not None  # the loop returns or raises unless both answers were lost
+        raise OperationError(
+            f"Creating audience {spec.name!r} for advertiser {spec.advertiser_id}: TikTok's answer was "
+            f"lost twice ({lost.cause}), and no such audience exists. Re-running is safe: nothing was "
+            "created."
+        )
 
     def _find_lost_create(self, client: TikTokClient, spec: AudienceSpec) -> str | None:
         """The audience our lost create made, if any: same name and rules, created moments ago."""
@@ -260,7 +270,8 @@ class AppActivity(ResourceProvider):
 
     # -- read ----------------------------------------------------------------------------------
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        spec = spec_from_props(props)
+        # A get by id (``opts.id``) sends the program's inputs unchecked: apply check's default.
+        spec = spec_from_props(self._with_default_advertiser(props))
         client = self._client()
         detail = self._lookup(client, spec.advertiser_id, id_)
         if detail is None or _expired(detail, client.server_now()):

@@ -23,6 +23,13 @@ class _Handler(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Silent: the request line may carry an ``Access-Token`` query parameter."""
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        """Status line and Server only: the app's ``Date`` follows the emulator's clock, and
+        http.server's own (real time) would come first and win."""
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Server", self.version_string())
+
     def connection_dropped(self, error: BaseException, environ: WSGIEnvironment | None = None) -> None:
         """A dropped-response fault (or a client gone): close without writing anything."""
         self.close_connection = True

@@ -127,3 +127,17 @@ def test_two_emulators_sharing_one_file_never_duplicate_ids(tmp_path: Path) -> N
             thread.join()
         assert len(set(ids)) == 160
         assert len(first.audiences()) == 160
+
+
+def test_http_server_sends_one_date_header_from_the_emulator_clock() -> None:
+    from email.utils import parsedate_to_datetime
+
+    from pulumi_tiktok_audiences.emulator import Emulator
+
+    emulator = Emulator()
+    emulator.clock.freeze(1_900_000_000.0)
+    with emulator.serve(port=0) as server:
+        response = httpx.get(f"{server.url}/open_api/v1.3/dmp/custom_audience/list/")
+    dates = response.headers.get_list("date")
+    assert len(dates) == 1
+    assert parsedate_to_datetime(dates[0]).timestamp() == 1_900_000_000.0

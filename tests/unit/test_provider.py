@@ -1,0 +1,483 @@
+"""The provider class called directly, against the emulator's in-process transport.
+
+The host adds nothing to what is tested here (validation cases, the diff matrix, settings,
+failure paths of create), so these run without a process or socket. The same rules through the
+real host are in tests/contract.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pulumi.dynamic import Config, ConfigureRequest
+from pulumi.output import Unknown
+
+import pulumi_tiktok_audiences.client as client_package
+from pulumi_tiktok_audiences import constants
+from pulumi_tiktok_audiences.client import TikTokClient
+from pulumi_tiktok_audiences.emulator import (
+    DEFAULT_ADVERTISER_ID,
+    DEFAULT_APP_ID,
+    DEFAULT_TOKEN,
+    IN_PROCESS_BASE_URL,
+    SECOND_ADVERTISER_ID,
+    SECOND_APP_ID,
+    THIRD_ADVERTISER_ID,
+    Clock,
+    Emulator,
+)
+from pulumi_tiktok_audiences.errors import (
+    AdoptionError,
+    ConfigurationError,
+    OperationError,
+    TikTokAudiencesError,
+)
+from pulumi_tiktok_audiences.provider import AppActivity
+from pulumi_tiktok_audiences.settings import (
+    ADVERTISER_ENV,
+    ADVERTISER_KEY,
+    ENDPOINT_ENV,
+    ENDPOINT_KEY,
+    TOKEN_ENV,
+    TOKEN_KEY,
+    ProviderSettings,
+)
+from tests.contract.helpers import (
+    CHECK_FAILURES,
+    COMPUTED,
+    DIFF_CASES,
+    PROJECT,
+    SECRET_TOKEN,
+    DiffCase,
+    declared,
+    emulator_seed,
+    rule,
+    stored_outputs,
+)
+
+START = datetime(2025, 6, 1, tzinfo=UTC)
+DAY = 86_400.0
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    with Emulator(seed=emulator_seed(), clock=Clock(START.timestamp(), frozen=True)) as instance:
+        yield instance
+
+
+def configured(config: dict[str, Any]) -> AppActivity:
+    """A provider as the host makes it: unpickled, then configure() with the stack config."""
+    provider = AppActivity()
+    provider.configure(ConfigureRequest(Config(config, PROJECT)))
+    return provider
+
+
+@pytest.fixture
+def provider(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> AppActivity:
+    """Configured for an http(s) endpoint, whose client is wired to the in-process emulator."""
+    monkeypatch.setattr(
+        client_package, "TikTokClient", functools.partial(TikTokClient, transport=emulator.transport())
+    )
+    return configured({TOKEN_KEY: DEFAULT_TOKEN, ENDPOINT_KEY: IN_PROCESS_BASE_URL})
+
+
+@pytest.fixture
+def tiktok(emulator: Emulator) -> Iterator[TikTokClient]:
+    """Someone working in Ads Manager, outside Pulumi."""
+    with TikTokClient(DEFAULT_TOKEN, base_url=IN_PROCESS_BASE_URL, transport=emulator.transport()) as client:
+        yield client
+
+
+def checked(provider: AppActivity, **overrides: Any) -> dict[str, Any]:
+    result = provider.check({}, declared(**overrides))
+    assert result.failures == [], [(f.property, f.reason) for f in result.failures]
+    return dict(result.inputs)
+
+
+def create(provider: AppActivity, **overrides: Any) -> tuple[str, dict[str, Any]]:
+    result = provider.create(checked(provider, **overrides))
+    assert result.outs is not None
+    return str(result.id), dict(result.outs)
+
+
+def live(emulator: Emulator, advertiser_id: str = DEFAULT_ADVERTISER_ID) -> list[dict[str, Any]]:
+    return emulator.audiences(advertiser_id)
+
+
+# --- settings -------------------------------------------------------------------------------------
+
+ENV = {TOKEN_ENV: "env-token", ENDPOINT_ENV: "sandbox", ADVERTISER_ENV: THIRD_ADVERTISER_ID}
+
+
+def test_settings_prefer_stack_config_to_the_environment() -> None:
+    config = {TOKEN_KEY: "config-token", ENDPOINT_KEY: "http://127.0.0.1:1", ADVERTISER_KEY: "123"}
+    settings = ProviderSettings.resolve(config.get, ENV)
+    assert (settings.access_token, settings.endpoint, settings.advertiser_id) == (
+        "config-token",
+        "http://127.0.0.1:1",
+        "123",
+    )
+
+
+def test_settings_fall_back_to_the_environment() -> None:
+    settings = ProviderSettings.resolve({}.get, ENV)
+    assert (settings.access_token, settings.endpoint, settings.advertiser_id) == (
+        "env-token",
+        "sandbox",
+        THIRD_ADVERTISER_ID,
+    )
+
+
+@pytest.mark.parametrize("empty", ["", "   "])
+def test_settings_treat_empty_values_as_unset(empty: str) -> None:
+    config = dict.fromkeys((TOKEN_KEY, ENDPOINT_KEY, ADVERTISER_KEY), empty)
+    assert ProviderSettings.resolve(config.get, ENV) == ProviderSettings.resolve({}.get, ENV)
+    nowhere = ProviderSettings.resolve(config.get, dict.fromkeys(ENV, empty))
+    assert (nowhere.access_token, nowhere.endpoint, nowhere.advertiser_id) == (None, "production", None)
+
+
+@pytest.mark.parametrize("endpoint", ["production", "sandbox", "local", "https://example.test/"])
+def test_settings_accept_the_documented_endpoints(endpoint: str) -> None:
+    assert ProviderSettings.resolve({ENDPOINT_KEY: endpoint}.get, {}).endpoint == endpoint
+
+
+@pytest.mark.parametrize("endpoint", ["prod", "ftp://example.test", "example.test"])
+def test_settings_refuse_an_unknown_endpoint_naming_the_allowed_ones(endpoint: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        ProviderSettings.resolve({ENDPOINT_KEY: endpoint}.get, {})
+    message = str(caught.value)
+    for allowed in (ENDPOINT_KEY, "production", "sandbox", "local", "http(s) URL"):
+        assert allowed in message
+
+
+def test_settings_keep_the_token_out_of_their_repr() -> None:
+    settings = ProviderSettings.resolve({TOKEN_KEY: SECRET_TOKEN}.get, {})
+    assert settings.access_token == SECRET_TOKEN
+    assert SECRET_TOKEN not in repr(settings)
+
+
+def test_a_client_without_a_token_explains_what_to_set() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        ProviderSettings.resolve({ENDPOINT_KEY: "sandbox"}.get, {}).make_client()
+    assert TOKEN_KEY in str(caught.value)
+    assert TOKEN_ENV in str(caught.value)
+
+
+def test_the_local_endpoint_needs_no_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with ProviderSettings.resolve({ENDPOINT_KEY: "local"}.get, {}).make_client() as client:
+        assert client.list_audiences(DEFAULT_ADVERTISER_ID) == []
+    assert (tmp_path / ".tiktok-emulator" / "local.db").exists()
+
+
+def test_an_unconfigured_provider_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ADVERTISER_ENV, SECOND_ADVERTISER_ID)
+    result = AppActivity().check({}, declared(advertiser_id=None))
+    assert result.failures == []
+    assert result.inputs["advertiser_id"] == SECOND_ADVERTISER_ID
+
+
+# --- check ----------------------------------------------------------------------------------------
+
+
+def _only(event: str, days: int) -> list[dict[str, Any]]:
+    return [{"event": event, "lookback_days": days}]
+
+
+CANONICAL = [
+    pytest.param(
+        {"include": [rule("add to cart", 30)]}, {"include": _only("APP ADD TO CART", 30)}, id="alias"
+    ),
+    pytest.param(
+        {"include": [rule("in_app_ad_click", 30)]},
+        {"include": _only("IN-APP AD CLICK", 30)},
+        id="member-name",
+    ),
+    pytest.param({"include": [rule("PURCHASE", 30.0)]}, {"include": _only("PURCHASE", 30)}, id="float-days"),
+    pytest.param(
+        {"app_ids": [SECOND_APP_ID, DEFAULT_APP_ID, SECOND_APP_ID]},
+        {"app_ids": [DEFAULT_APP_ID, SECOND_APP_ID]},
+        id="app-id-order-and-repeats",
+    ),
+    pytest.param({"app_ids": [6400000001]}, {"app_ids": [DEFAULT_APP_ID]}, id="int-app-id"),
+    pytest.param(
+        {"advertiser_id": 7000000000000000001}, {"advertiser_id": DEFAULT_ADVERTISER_ID}, id="int-advertiser"
+    ),
+    pytest.param(
+        {
+            "app_ids": None,
+            "include": [rule("PURCHASE", 30, [DEFAULT_APP_ID])],
+            "exclude": [rule("PURCHASE", 7, [DEFAULT_APP_ID])],
+        },
+        {"app_ids": [DEFAULT_APP_ID], "include": _only("PURCHASE", 30)},
+        id="shared-per-rule-apps",
+    ),
+    pytest.param({"match": "all"}, {"match": "any"}, id="match-all-one-rule"),
+    pytest.param({"retention_in_days": 90.0}, {"retention_in_days": 90}, id="float-retention"),
+    pytest.param({}, {"audience_sub_type": "NORMAL", "match": "any", "auto_refresh": True}, id="defaults"),
+    pytest.param(
+        {"adopt_audience_id": 7300000000000000042},
+        {"adopt_audience_id": "7300000000000000042"},
+        id="int-adopt-id",
+    ),
+]
+
+
+@pytest.mark.parametrize(("overrides", "expected"), CANONICAL)
+def test_check_puts_inputs_in_canonical_form(
+    provider: AppActivity, overrides: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    inputs = checked(provider, **overrides)
+    for key, value in expected.items():
+        assert inputs[key] == value
+        assert type(inputs[key]) is type(value)
+    assert not set(COMPUTED) & inputs.keys()
+    assert None not in inputs.values()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "path", "fragments"),
+    [case[1:] for case in CHECK_FAILURES],
+    ids=[case[0] for case in CHECK_FAILURES],
+)
+def test_check_reports_each_problem_at_its_property_path(
+    provider: AppActivity, emulator: Emulator, overrides: dict[str, Any], path: str, fragments: list[str]
+) -> None:
+    failures = {f.property: f.reason for f in provider.check({}, declared(**overrides)).failures}
+    assert path in failures, failures
+    for fragment in fragments:
+        assert fragment in failures[path]
+    assert emulator.request_counts() == {}
+
+
+def test_check_of_a_known_bad_value_beside_unknowns(provider: AppActivity) -> None:
+    news = declared(
+        name=Unknown(),
+        app_ids=[DEFAULT_APP_ID, Unknown()],
+        include=[{"event": Unknown(), "lookback_days": 0}],
+        exclude=[{"event": "PURCHASE", "lookback_days": Unknown()}],
+    )
+    failures = provider.check({}, news).failures
+    assert [f.property for f in failures] == ["include[0].lookback_days"]
+
+
+# --- diff -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", DIFF_CASES, ids=[case.id for case in DIFF_CASES])
+def test_diff_of_checked_inputs(provider: AppActivity, case: DiffCase) -> None:
+    olds = stored_outputs(checked(provider, **case.old))
+    result = provider.diff("7300000000000000001", olds, checked(provider, **case.new))
+    assert (result.changes, result.replaces, result.delete_before_replace) == (
+        case.changes,
+        case.replaces,
+        False,
+    )
+
+
+@pytest.mark.parametrize("case", DIFF_CASES, ids=[case.id for case in DIFF_CASES])
+def test_diff_does_not_rely_on_check_having_normalised_both_sides(
+    provider: AppActivity, case: DiffCase
+) -> None:
+    """Old state may come from an older provider version, written in another (valid) form."""
+    result = provider.diff("7300000000000000001", stored_outputs(declared(**case.old)), declared(**case.new))
+    assert (result.changes, result.replaces) == (case.changes, case.replaces)
+
+
+def test_diff_with_unknown_values_reports_what_may_change(provider: AppActivity) -> None:
+    olds = stored_outputs(checked(provider))
+    news = checked(provider)
+    result = provider.diff("1", olds, {**news, "name": Unknown(), "retention_in_days": Unknown()})
+    assert (result.changes, result.replaces) == (True, ["retention_in_days"])
+
+
+# --- create, read, update, delete -----------------------------------------------------------------
+
+
+def test_create_outputs(provider: AppActivity, emulator: Emulator) -> None:
+    id_, outs = create(provider, name="created")
+    assert emulator.request_counts()[constants.PATH_RULE_CREATE] == 1
+    assert outs["audience_id"] == id_
+    assert (outs["size"], outs["is_valid"], outs["targetable"]) == (None, False, False)
+    assert [a["name"] for a in live(emulator)] == ["created"]
+
+
+def test_a_create_answered_with_a_server_error_is_looked_for_then_sent_again(
+    provider: AppActivity, emulator: Emulator
+) -> None:
+    emulator.inject_fault(constants.PATH_RULE_CREATE, http_status=503, count=1)  # TikTok did not act
+    id_, _ = create(provider, name="second try")
+    assert [a["audience_id"] for a in live(emulator)] == [id_]
+    assert emulator.request_counts()[constants.PATH_RULE_CREATE] == 2
+
+
+def test_a_create_lost_twice_still_makes_at_most_one_audience(
+    provider: AppActivity, emulator: Emulator
+) -> None:
+    emulator.inject_fault(constants.PATH_RULE_CREATE, http_status=503, count=1)  # not acted on
+    emulator.inject_fault(constants.PATH_RULE_CREATE, drop=True, count=1)  # acted on, answer lost
+    id_, _ = create(provider, name="lost twice")
+    assert [a["audience_id"] for a in live(emulator)] == [id_]
+
+
+def test_a_create_that_fails_twice_says_nothing_was_created(
+    provider: AppActivity, emulator: Emulator
+) -> None:
+    emulator.inject_fault(constants.PATH_RULE_CREATE, http_status=503, count=1)
+    emulator.inject_fault(constants.PATH_RULE_CREATE, code=constants.CODE_PARAM_ERROR, count=1)
+    with pytest.raises(OperationError) as caught:
+        create(provider, name="fails twice")
+    assert "[40002]" in str(caught.value)
+    assert "nothing was created" in str(caught.value).lower()
+    assert live(emulator) == []
+
+
+def test_a_create_whose_answers_are_lost_twice_says_nothing_was_created(
+    provider: AppActivity, emulator: Emulator
+) -> None:
+    emulator.inject_fault(constants.PATH_RULE_CREATE, http_status=503, count=2)  # never acted on
+    with pytest.raises(OperationError) as caught:
+        create(provider, name="lost twice, never made")
+    assert "lost twice" in str(caught.value)
+    assert "nothing was created" in str(caught.value).lower()
+    assert live(emulator) == []
+
+
+def test_read_refreshes_what_tiktok_computes(provider: AppActivity, emulator: Emulator) -> None:
+    id_, outs = create(provider)
+    result = provider.read(id_, outs)
+    assert result.id == id_
+    assert result.outs["is_valid"] is True
+    assert result.outs["size"] == live(emulator)[0]["cover_num"]
+    assert result.outs["targetable"] is True
+    assert result.outs["expire_time"] == live(emulator)[0]["expired_time"]
+    assert result.inputs == {k: v for k, v in outs.items() if k not in COMPUTED}
+
+
+def test_a_valid_audience_below_the_targeting_minimum_is_not_targetable(provider: AppActivity) -> None:
+    id_, outs = create(provider, include=[rule("LOAN_DISBURSAL", 30)], exclude=[])
+    result = provider.read(id_, outs)
+    assert result.outs["is_valid"] is True
+    assert 0 < result.outs["size"] < constants.TARGETABLE_MIN_SIZE
+    assert result.outs["targetable"] is False
+
+
+def test_read_reports_a_rename_made_outside_pulumi(provider: AppActivity, tiktok: TikTokClient) -> None:
+    id_, outs = create(provider, name="declared")
+    tiktok.rename_audience(DEFAULT_ADVERTISER_ID, id_, "renamed by hand")
+    result = provider.read(id_, outs)
+    assert result.outs["name"] == "renamed by hand"
+    assert result.inputs is not None
+    assert result.inputs["name"] == "renamed by hand"
+    diff = provider.diff(id_, result.outs, checked(provider, name="declared"))
+    assert (diff.changes, diff.replaces) == (True, [])
+
+
+def test_read_of_a_deleted_audience_returns_no_id(provider: AppActivity, tiktok: TikTokClient) -> None:
+    id_, outs = create(provider)
+    tiktok.delete_audiences(DEFAULT_ADVERTISER_ID, [id_])
+    assert provider.read(id_, outs).id == ""
+
+
+@pytest.mark.parametrize(("retention", "days"), [(1, 1), (None, constants.UNUSED_EXPIRY_DAYS)])
+def test_read_of_an_expired_audience_returns_no_id(
+    provider: AppActivity, emulator: Emulator, retention: int | None, days: int
+) -> None:
+    id_, outs = create(provider, retention_in_days=retention)
+    emulator.clock.advance(days * DAY - 60)
+    assert provider.read(id_, outs).id == id_
+    emulator.clock.advance(120)
+    assert provider.read(id_, outs).id == ""
+
+
+def test_update_renames_in_place_and_keeps_computed_outputs(
+    provider: AppActivity, emulator: Emulator
+) -> None:
+    id_, outs = create(provider, name="before")
+    refreshed = dict(provider.read(id_, outs).outs)
+    result = provider.update(id_, refreshed, checked(provider, name="after"))
+    assert result.outs is not None
+    assert result.outs["audience_id"] == id_
+    assert result.outs["name"] == "after"
+    assert result.outs["size"] == refreshed["size"]
+    assert [(a["audience_id"], a["name"]) for a in live(emulator)] == [(id_, "after")]
+
+
+def test_update_refused_by_tiktok_explains(provider: AppActivity, emulator: Emulator) -> None:
+    id_, outs = create(provider, name="before")
+    emulator.inject_fault(constants.PATH_UPDATE, code=constants.CODE_PARAM_ERROR, count=1)
+    with pytest.raises(OperationError) as caught:
+        provider.update(id_, outs, checked(provider, name="after"))
+    assert "[40002]" in str(caught.value)
+    assert [a["name"] for a in live(emulator)] == ["before"]
+
+
+def test_delete_is_idempotent(provider: AppActivity, emulator: Emulator) -> None:
+    id_, outs = create(provider)
+    provider.delete(id_, outs)
+    provider.delete(id_, outs)
+    assert live(emulator) == []
+
+
+def test_delete_refused_by_tiktok_keeps_the_audience(provider: AppActivity, emulator: Emulator) -> None:
+    id_, outs = create(provider)
+    emulator.inject_fault(constants.PATH_DELETE, code=constants.CODE_PARAM_ERROR, count=1)
+    with pytest.raises(OperationError) as caught:
+        provider.delete(id_, outs)
+    assert "[40002]" in str(caught.value)
+    assert "stays in the stack" in str(caught.value)
+    assert [a["audience_id"] for a in live(emulator)] == [id_]
+
+
+# --- adoption -------------------------------------------------------------------------------------
+
+
+def test_adoption_of_a_matching_audience(provider: AppActivity, emulator: Emulator) -> None:
+    existing, _ = create(provider, name="made earlier")
+    emulator.reset_request_counts()
+    id_, outs = create(provider, name="made earlier", adopt_audience_id=existing)
+    assert id_ == existing
+    assert outs["adopt_audience_id"] == existing
+    assert constants.PATH_RULE_CREATE not in emulator.request_counts()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "difference"),
+    [
+        ({"include": [rule("PURCHASE", 60)]}, "in the last 60 days"),
+        ({"exclude": []}, "except those who"),
+        ({"app_ids": [SECOND_APP_ID]}, SECOND_APP_ID),
+        ({"auto_refresh": False}, "auto-refresh off"),
+        ({"audience_sub_type": "REACH_FREQUENCY"}, "Reach & Frequency"),
+    ],
+    ids=["lookback", "exclude", "app", "auto-refresh", "sub-type"],
+)
+def test_adoption_of_a_different_audience_lists_the_difference(
+    provider: AppActivity, overrides: dict[str, Any], difference: str
+) -> None:
+    existing, _ = create(provider)
+    with pytest.raises(AdoptionError) as caught:
+        provider.create(checked(provider, adopt_audience_id=existing, **overrides))
+    assert "does not match" in str(caught.value)
+    assert difference in str(caught.value)
+
+
+def test_adoption_of_an_audience_of_another_advertiser_fails(
+    provider: AppActivity, emulator: Emulator
+) -> None:
+    existing, _ = create(provider, advertiser_id=SECOND_ADVERTISER_ID)
+    with pytest.raises(TikTokAudiencesError) as caught:
+        provider.create(checked(provider, adopt_audience_id=existing))
+    assert existing in str(caught.value)
+    assert live(emulator) == []
+
+
+def test_adoption_of_a_nonexistent_audience_fails(provider: AppActivity) -> None:
+    with pytest.raises(AdoptionError) as caught:
+        provider.create(checked(provider, adopt_audience_id="7399999999999999999"))
+    assert "no such audience" in str(caught.value)
