@@ -1,22 +1,288 @@
-"""The ``tiktok-audiences`` command line: one click group, one subgroup per area.
+"""The ``tiktok-audiences`` command line: one click group, one command per task.
 
-``tiktok-audiences emulator serve`` runs the local TikTok audience API emulator until SIGINT/SIGTERM.
+* ``validate FILE`` and ``explain FILE`` check and describe an audience catalog offline;
+  ``schema`` prints the catalog's JSON Schema (for editors);
+* ``import --advertiser-id ID`` writes a catalog that adopts an ad account's existing audiences;
+* ``emulator serve`` runs the local TikTok audience API emulator until SIGINT/SIGTERM.
+
+Exit status: 0 success, 1 problems found or the operation failed, 2 usage error. Errors print one
+line; ``--debug`` adds the traceback (and the API client's debug log, which never holds the token).
+Results go to stdout; progress and summaries to stderr.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from pulumi_tiktok_audiences.settings import TOKEN_ENV
 
-@click.group()
-def main() -> None:
+if TYPE_CHECKING:
+    from pulumi_tiktok_audiences.catalog import Problem
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class _Main(click.Group):
+    """Turns any failure into one line on stderr and exit status 1, unless ``--debug``."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                raise
+            raise click.ClickException(_one_line(exc)) from None
+
+
+def _one_line(exc: Exception) -> str:
+    from pulumi_tiktok_audiences.errors import TikTokAudiencesError
+
+    if isinstance(exc, TikTokAudiencesError | OSError):
+        text = str(exc)
+    else:
+        text = f"{type(exc).__name__}: {exc} (run with --debug for the traceback)"
+    return " ".join(text.split())
+
+
+@click.group(cls=_Main)
+@click.option("--debug", is_flag=True, help="On errors, show the traceback; log API calls to stderr.")
+@click.version_option(package_name="pulumi-tiktok-audiences")
+def main(debug: bool) -> None:
     """Manage TikTok App Activity audiences as code."""
+    if debug:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        package_log = logging.getLogger("pulumi_tiktok_audiences")
+        package_log.addHandler(handler)
+        package_log.setLevel(logging.DEBUG)
+        click.get_current_context().call_on_close(lambda: package_log.removeHandler(handler))
+
+
+# --- Catalogs ---------------------------------------------------------------------------------
+
+_CATALOG = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+
+
+def _check_stack(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from pulumi_tiktok_audiences.catalog import KEY_PATTERN
+
+    if value is not None and not re.fullmatch(KEY_PATTERN, value):
+        raise click.BadParameter(f"a stack name holds letters, digits, '-', '_' and '.'; got {value!r}")
+    return value
+
+
+def _stack_option(help_text: str) -> Callable[[_F], _F]:
+    return click.option("--stack", metavar="NAME", callback=_check_stack, help=help_text)
+
+
+def _github_escape(text: str, *, property_value: bool = False) -> str:
+    """GitHub workflow-command escaping (properties also escape ':' and ',')."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if property_value else text
+
+
+def _github_line(problem: Problem) -> str:
+    file = _github_escape(problem.file, property_value=True)
+    title = _github_escape(problem.path or "catalog", property_value=True)
+    return f"::error file={file},line={problem.line},title={title}::{_github_escape(problem.message)}"
+
+
+@main.command()
+@_CATALOG
+@_stack_option("Check this stack only (default: every stack the catalog declares).")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "github"]),
+    default="text",
+    show_default=True,
+    help="github: workflow commands that annotate the lines of a pull request.",
+)
+@click.pass_context
+def validate(ctx: click.Context, file: Path, stack: str | None, output_format: str) -> None:
+    """Check an audience catalog offline, as `pulumi preview` would.
+
+    Prints one line per problem, FILE:LINE: property.path: what is wrong and what is allowed,
+    and exits with status 1 if there is any.
+    """
+    from pulumi_tiktok_audiences.catalog import resolve_catalog
+
+    resolved = resolve_catalog(file, stack)
+    for problem in resolved.problems:
+        click.echo(_github_line(problem) if output_format == "github" else str(problem))
+    if resolved.problems:
+        count = len(resolved.problems)
+        click.echo(f"{file}: {count} problem{'s' if count > 1 else ''}", err=True)
+        ctx.exit(1)
+    count = len({key for audiences in resolved.audiences.values() for key in audiences})
+    stacks = ", ".join(s for s in resolved.stacks if s is not None)
+    noun = "audience" if count == 1 else "audiences"
+    click.echo(f"{file}: {count} {noun}{f' (stacks {stacks})' if stacks else ''}, no problems")
+
+
+@main.command()
+@_CATALOG
+@_stack_option("Explain this stack only (default: every stack the catalog declares).")
+@click.pass_context
+def explain(ctx: click.Context, file: Path, stack: str | None) -> None:
+    """Print each audience of a catalog in plain English, per stack.
+
+    Problems, if any, go to stderr (exit status 1); the valid audiences are still explained.
+    """
+    from pulumi_tiktok_audiences.catalog import resolve_catalog
+
+    resolved = resolve_catalog(file, stack)
+    for name in resolved.stacks:
+        indent = ""
+        if name is not None:
+            click.echo(f"Stack {name}:")
+            indent = "  "
+        for key, audience in resolved.audiences.get(name, {}).items():
+            spec = audience.spec
+            click.echo(f"{indent}{key}: {spec.name!r}, advertiser {spec.advertiser_id}")
+            click.echo(f"{indent}  {spec.summary()}")
+            if audience.adopt_audience_id is not None:
+                click.echo(
+                    f"{indent}  Takes over the existing audience {audience.adopt_audience_id} "
+                    "(no new audience is created)."
+                )
+    for problem in resolved.problems:
+        click.echo(str(problem), err=True)
+    if resolved.problems:
+        ctx.exit(1)
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of audience catalogs, for editors to validate as you type.
+
+    Save it next to the catalog and add the line
+    `# yaml-language-server: $schema=audiences.schema.json` at the top of audiences.yaml.
+    """
+    from pulumi_tiktok_audiences.catalog import schema_text
+
+    click.echo(schema_text(), nl=False)
+
+
+# --- Import -----------------------------------------------------------------------------------
+
+
+def _check_endpoint(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from pulumi_tiktok_audiences.client import resolve_base_url
+    from pulumi_tiktok_audiences.settings import LOCAL
+
+    if value == LOCAL:
+        return value
+    try:
+        resolve_base_url(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc}, or {LOCAL}") from None
+    return value
+
+
+def _check_id(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not (value.isascii() and value.isdigit()):
+        raise click.BadParameter(f"an advertiser id is digits only, e.g. 7000000000000000001; got {value!r}")
+    return value
+
+
+@main.command("import")
+@click.option(
+    "--advertiser-id", required=True, metavar="ID", callback=_check_id, help="The ad account to read."
+)
+@click.option(
+    "--endpoint",
+    default="production",
+    show_default=True,
+    callback=_check_endpoint,
+    help="production, sandbox, local (the embedded emulator in .tiktok-emulator/) or an http(s) URL.",
+)
+@click.option(
+    "--token",
+    envvar=TOKEN_ENV,
+    show_envvar=True,
+    metavar="TOKEN",
+    help="TikTok access token. Prefer the environment variable (flags show in process lists); "
+    "asked for, hidden, when missing.",
+)
+@_stack_option(
+    "Write the account and the adoptions under stacks.NAME, for a catalog that serves several stacks."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the catalog to this file (default: stdout).",
+)
+@click.option("--force", is_flag=True, help="Overwrite --output if it exists.")
+def import_(
+    advertiser_id: str,
+    endpoint: str,
+    token: str | None,
+    stack: str | None,
+    output: Path | None,
+    force: bool,
+) -> None:
+    """Write a catalog that adopts an ad account's existing audiences.
+
+    Reads every audience of the advertiser. Rule-based App Activity audiences become catalog
+    entries with adopt_audience_id, so the next `pulumi up` takes them over without creating
+    anything; every other audience is listed as skipped, with the reason (on stderr and at the
+    end of the file).
+    """
+    from pulumi_tiktok_audiences import importing
+    from pulumi_tiktok_audiences.catalog import resolve_text
+    from pulumi_tiktok_audiences.settings import LOCAL, ProviderSettings
+
+    if output is not None and output.exists() and not force:
+        raise click.UsageError(f"{output} exists; pass --force to overwrite it")
+    if not token and endpoint != LOCAL:
+        if not sys.stdin.isatty():
+            raise click.UsageError(f"no access token: set {TOKEN_ENV} or pass --token")
+        token = click.prompt("TikTok access token", hide_input=True)
+    with ProviderSettings(access_token=token, endpoint=endpoint).make_client() as client:
+        with click.progressbar(
+            client.iter_audiences(advertiser_id),
+            label=f"Listing the audiences of advertiser {advertiser_id}",
+            file=sys.stderr,
+            show_pos=True,
+        ) as listing:
+            ids = [summary.audience_id for summary in listing]
+        with click.progressbar(length=len(ids), label="Reading their details", file=sys.stderr) as bar:
+            details = importing.fetch_details(client, advertiser_id, ids, on_batch=bar.update)
+        result = importing.classify(advertiser_id, details, client.server_now())
+    text = result.to_yaml(stack)
+    written = resolve_text(text, str(output or "<stdout>"), stack)
+    if written.problems:  # a bug, not the account's fault: say so rather than write a broken file
+        raise RuntimeError("the written catalog does not validate: " + "; ".join(map(str, written.problems)))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+    where = f" into {output}" if output else ""
+    click.echo(
+        f"Adopting {len(result.adopted)} App Activity audiences of advertiser {advertiser_id}{where}; "
+        f"skipped {len(result.skipped)}.",
+        err=True,
+    )
+    for item in result.skipped:
+        click.echo(f"  skipped {item}", err=True)
+    click.echo("The next `pulumi up` takes the adopted audiences over; none is created.", err=True)
+
+
+# --- Emulator ---------------------------------------------------------------------------------
 
 
 @main.group()

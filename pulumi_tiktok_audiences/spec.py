@@ -218,7 +218,7 @@ _AppIds = Annotated[
 # --- Models -----------------------------------------------------------------------------------
 
 
-class _StrictModel(BaseModel):
+class StrictModel(BaseModel):
     """Frozen, and unknown fields are errors that name the field and its likely intended spelling."""
 
     # extra="forbid" also puts additionalProperties: false into the JSON Schema.
@@ -256,7 +256,7 @@ class _StrictModel(BaseModel):
         return data
 
 
-class EventRule(_StrictModel):
+class EventRule(StrictModel):
     """People who did ``event`` in the last ``lookback_days`` days, in the given apps."""
 
     event: _Event = Field(description="App Activity event: the API string, its member name or a variant.")
@@ -270,7 +270,7 @@ class EventRule(_StrictModel):
     )
 
 
-class AudienceSpec(_StrictModel):
+class AudienceSpec(StrictModel):
     """A TikTok App Activity custom audience: who is in it and how TikTok maintains it."""
 
     advertiser_id: Annotated[

@@ -8,6 +8,7 @@ Times stay TikTok's ``"YYYY-MM-DD HH:MM:SS"`` (GMT) strings, exactly as sent.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
@@ -55,6 +56,16 @@ class LookalikeSpec(_Model):
     audience_size: str | None = None
 
 
+def parse_time(text: str | None) -> datetime | None:
+    """TikTok's "YYYY-MM-DD HH:MM:SS" (UTC) times; None when absent or malformed."""
+    if not text:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 class _AudienceFields(_Model):
     """Fields that list and get both report."""
 
@@ -68,6 +79,14 @@ class _AudienceFields(_Model):
     shared: bool | None = None
     is_creator: bool | None = None
     calculate_type: str | None = None
+
+    def created_at(self) -> datetime | None:
+        return parse_time(self.create_time)
+
+    def is_expired(self, server_now: datetime) -> bool:
+        """Past ``expired_time``: TikTok still lists it (size 0), but it can only be deleted."""
+        expires = parse_time(self.expired_time)
+        return expires is not None and expires <= server_now
 
 
 class AudienceSummary(_AudienceFields):

@@ -107,3 +107,17 @@ def test_models_are_immutable_and_require_an_id() -> None:
         summary.name = "changed"  # type: ignore[misc]
     with pytest.raises(ValidationError, match="audience_id"):
         AudienceSummary.model_validate({"name": "no id"})
+
+
+def test_expiry_and_creation_times_parse_tiktok_format() -> None:
+    from datetime import UTC, datetime
+
+    from pulumi_tiktok_audiences.client import AudienceSummary
+
+    audience = AudienceSummary(
+        audience_id="1", create_time="2026-01-02 03:04:05", expired_time="2027-01-02 03:04:05"
+    )
+    assert audience.created_at() == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert not audience.is_expired(datetime(2027, 1, 2, 3, 4, 4, tzinfo=UTC))
+    assert audience.is_expired(datetime(2027, 1, 2, 3, 4, 5, tzinfo=UTC))
+    assert not AudienceSummary(audience_id="2", expired_time="soon").is_expired(datetime.now(UTC))

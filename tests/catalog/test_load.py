@@ -1,0 +1,99 @@
+"""load_catalog in a Pulumi program (under the SDK's mocks): one resource per audience, as resolved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
+
+from pulumi_tiktok_audiences.catalog import CatalogError, load_catalog, resolve_catalog
+from pulumi_tiktok_audiences.provider import props_from_spec
+
+CATALOG = """\
+advertiser_id: "111"
+app_ids: ["11"]
+stacks:
+  dev: {}
+  prod: {advertiser_id: "222", app_ids: ["22"]}
+audiences:
+  lapsed:
+    name: Lapsed purchasers
+    include: [{event: PURCHASE, lookback_days: 30}]
+    exclude: [{event: PURCHASE, lookback_days: 7}]
+    retention_in_days: 90
+  adopted:
+    include: [{event: LOGIN, lookback_days: 3}]
+    stacks:
+      prod: {adopt_audience_id: "7300000000000000001"}
+"""
+
+
+class Recorder(Mocks):
+    def __init__(self) -> None:
+        self.resources: dict[str, dict[str, Any]] = {}
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        self.resources[args.name] = dict(args.inputs)
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    mocks = Recorder()
+    pulumi.runtime.set_mocks(mocks, project="catalog-test", stack="prod", preview=False)
+    return mocks
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Path:
+    path = tmp_path / "audiences.yaml"
+    path.write_text(CATALOG)
+    return path
+
+
+@pytest.mark.parametrize("stack", [None, "dev"])
+def test_declares_one_resource_per_audience_of_the_stack(
+    recorder: Recorder, catalog: Path, stack: str | None
+) -> None:
+    expected_stack = stack or "prod"  # None: the program's own stack (the mocks run "prod")
+
+    @pulumi.runtime.test
+    def program() -> pulumi.Output[Any]:
+        audiences = load_catalog(catalog, stack)
+        return pulumi.Output.all(*(a.audience_id for a in audiences.values()))
+
+    program()
+    resolved = resolve_catalog(catalog, expected_stack).audiences[expected_stack]
+    assert set(recorder.resources) == set(resolved) == {"lapsed", "adopted"}
+    for key, audience in resolved.items():
+        inputs = recorder.resources[key]
+        assert {k: inputs[k] for k in props_from_spec(audience.spec)} == props_from_spec(audience.spec)
+        assert inputs.get("adopt_audience_id") == audience.adopt_audience_id
+    assert recorder.resources["lapsed"]["advertiser_id"] == ("222" if expected_stack == "prod" else "111")
+    adopted = recorder.resources["adopted"].get("adopt_audience_id")
+    assert adopted == ("7300000000000000001" if expected_stack == "prod" else None)
+
+
+def test_refuses_a_catalog_with_problems_before_declaring_anything(
+    recorder: Recorder, tmp_path: Path
+) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text(CATALOG.replace("lookback_days: 7", "lookback_days: 700"))
+
+    @pulumi.runtime.test
+    def program() -> None:
+        load_catalog(path)
+
+    with pytest.raises(CatalogError) as raised:
+        program()
+    assert f"{path}:10: audiences.lapsed.exclude[0].lookback_days: must be a whole number" in str(
+        raised.value
+    )
+    assert "for stack prod" in str(raised.value)
+    assert recorder.resources == {}
