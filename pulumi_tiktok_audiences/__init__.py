@@ -11,11 +11,27 @@ from typing import TYPE_CHECKING, Any
 from pulumi_tiktok_audiences.spec import AppEvent, AudienceSpec, EventRule
 
 if TYPE_CHECKING:
-    from pulumi_tiktok_audiences.resources import AppActivityAudience
+    from pulumi_tiktok_audiences.resources import (
+        AppActivityAudience,
+        AudienceShare,
+        LookalikeAudience,
+        audience_size,
+    )
 
-__all__ = ["AppActivityAudience", "AppEvent", "AudienceSpec", "EventRule"]
+__all__ = [
+    "AppActivityAudience",
+    "AppEvent",
+    "AudienceShare",
+    "AudienceSpec",
+    "EventRule",
+    "LookalikeAudience",
+    "audience_size",
+]
 
-_LAZY = {"AppActivityAudience": "pulumi_tiktok_audiences.resources"}
+_LAZY = {
+    name: "pulumi_tiktok_audiences.resources"
+    for name in ("AppActivityAudience", "AudienceShare", "LookalikeAudience", "audience_size")
+}
 
 
 def __getattr__(name: str) -> Any:

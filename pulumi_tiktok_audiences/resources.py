@@ -8,13 +8,19 @@ preview reports every problem with its property path before any API call.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import pulumi
 import pulumi.dynamic
 
-from pulumi_tiktok_audiences.provider import AppActivity
+from pulumi_tiktok_audiences.errors import ConfigurationError
+from pulumi_tiktok_audiences.lookalike import DEFAULT_READINESS_TIMEOUT_SECONDS
+from pulumi_tiktok_audiences.provider import AppActivity, Lookalike, Share
+from pulumi_tiktok_audiences.readiness import AudienceSize, is_targetable, wait_until
+from pulumi_tiktok_audiences.readiness import audience_size as read_audience_size
+from pulumi_tiktok_audiences.settings import ADVERTISER_KEY, ProviderSettings
 from pulumi_tiktok_audiences.spec import EventRule
 
 RuleInput = EventRule | Mapping[str, Any]
@@ -106,3 +112,190 @@ class AppActivityAudience(pulumi.dynamic.Resource, module="tiktok", name="AppAct
             "summary": None,
         }
         super().__init__(AppActivity(), resource_name, props, opts)
+
+
+AudienceRef: TypeAlias = "pulumi.Input[str] | AppActivityAudience | LookalikeAudience"
+"""An audience: its resource, or its TikTok id (a string or an Output of one)."""
+
+
+def _audience_id(audience: AudienceRef) -> pulumi.Input[str]:
+    if isinstance(audience, AppActivityAudience | LookalikeAudience):
+        return audience.audience_id
+    return audience
+
+
+def _owner(audience: AudienceRef, advertiser_id: pulumi.Input[str] | None) -> pulumi.Input[str] | None:
+    """The advertiser given, else the audience resource's own, else None (the configured default)."""
+    if advertiser_id is None and isinstance(audience, AppActivityAudience | LookalikeAudience):
+        return audience.advertiser_id
+    return advertiser_id
+
+
+class LookalikeAudience(pulumi.dynamic.Resource, module="tiktok", name="LookalikeAudience"):
+    """A TikTok lookalike audience: people similar to a source audience, in some locations.
+
+    Renaming updates it in place; any other change creates a new lookalike before the old one is
+    deleted (TikTok fixes a lookalike's spec at creation). Change ``refresh_trigger`` to have TikTok
+    recompute it now. The source must be an audience of the same advertiser with at least 100
+    people and must not be a lookalike itself (TikTok's rules; its reason is reported).
+    """
+
+    audience_id: pulumi.Output[str]
+    size: pulumi.Output[int | None]
+    """TikTok's ``cover_num``: matched users, or None while TikTok is still calculating."""
+    targetable: pulumi.Output[bool]
+    """True once the audience is valid and has at least 1,000 matched users."""
+    is_valid: pulumi.Output[bool]
+    expire_time: pulumi.Output[str | None]
+    summary: pulumi.Output[str]
+    advertiser_id: pulumi.Output[str]
+    name: pulumi.Output[str]
+    source_audience_id: pulumi.Output[str]
+    locations: pulumi.Output[list[str]]
+    audience_size: pulumi.Output[str]
+    mobile_os: pulumi.Output[str]
+    placements: pulumi.Output[list[str]]
+    include_source: pulumi.Output[bool]
+    audience_sub_type: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        source: AudienceRef,
+        locations: pulumi.Input[Sequence[pulumi.Input[str]]],
+        audience_size: pulumi.Input[str],
+        advertiser_id: pulumi.Input[str] | None = None,
+        name: pulumi.Input[str] | None = None,
+        mobile_os: pulumi.Input[str] | None = None,
+        placements: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
+        include_source: pulumi.Input[bool] | None = None,
+        audience_sub_type: pulumi.Input[str] | None = None,
+        wait_until_targetable: pulumi.Input[bool] = False,
+        readiness_timeout_seconds: pulumi.Input[float] | None = None,
+        refresh_trigger: pulumi.Input[str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        """Declare a lookalike of ``source`` (an audience resource or id).
+
+        ``locations`` are TikTok location ids (Lookalike Locations enumeration); ``audience_size``
+        is NARROW, BALANCED or BROAD; ``mobile_os`` defaults to ALL, ``placements`` to ["TikTok"].
+        ``advertiser_id`` defaults to the source resource's, else to ``tiktok:advertiserId``.
+        With ``wait_until_targetable`` the create waits (up to ``readiness_timeout_seconds``,
+        default 600) for the source to be calculated and the lookalike to reach 1,000 people, so
+        resources that depend on it are created only then.
+        """
+        props: dict[str, Any] = {
+            "advertiser_id": _owner(source, advertiser_id),
+            "name": resource_name if name is None else name,
+            "source_audience_id": _audience_id(source),
+            "locations": locations,
+            "audience_size": audience_size,
+            "mobile_os": mobile_os,
+            "placements": placements,
+            "include_source": include_source,
+            "audience_sub_type": audience_sub_type,
+            "wait_until_targetable": wait_until_targetable,
+            "readiness_timeout_seconds": readiness_timeout_seconds,
+            "refresh_trigger": refresh_trigger,
+            # Outputs: declared so that Pulumi exposes them as attributes.
+            "audience_id": None,
+            "size": None,
+            "targetable": None,
+            "is_valid": None,
+            "expire_time": None,
+            "summary": None,
+        }
+        super().__init__(Lookalike(), resource_name, props, opts)
+
+
+class AudienceShare(pulumi.dynamic.Resource, module="tiktok", name="AudienceShare"):
+    """An audience shared with other advertisers of its owner's Business Center.
+
+    Adding advertisers shares with them; removing one (or deleting the resource) cancels its
+    share. A share cancelled in Ads Manager is noticed by ``pulumi refresh`` and restored by the
+    next ``pulumi up``. TikTok allows 1 to 10 advertisers per share.
+    """
+
+    advertiser_id: pulumi.Output[str]
+    audience_id: pulumi.Output[str]
+    shared_advertiser_ids: pulumi.Output[list[str]]
+    summary: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        audience: AudienceRef,
+        advertiser_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
+        owner_advertiser_id: pulumi.Input[str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        """Share ``audience`` (a resource or id) with ``advertiser_ids``.
+
+        ``owner_advertiser_id`` is the advertiser that owns the audience: by default the audience
+        resource's, else ``tiktok:advertiserId``.
+        """
+        props: dict[str, Any] = {
+            "advertiser_id": _owner(audience, owner_advertiser_id),
+            "audience_id": _audience_id(audience),
+            "shared_advertiser_ids": advertiser_ids,
+            "summary": None,
+        }
+        super().__init__(Share(), resource_name, props, opts)
+
+
+def audience_size(
+    audience: AudienceRef,
+    advertiser_id: pulumi.Input[str] | None = None,
+    *,
+    wait_until_targetable: bool = False,
+    timeout_seconds: float = DEFAULT_READINESS_TIMEOUT_SECONDS,
+) -> pulumi.Output[AudienceSize]:
+    """The audience's size as TikTok reports it now, read with the stack's TikTok configuration.
+
+    With ``wait_until_targetable`` it resolves only once the audience has 1,000 people (or fails
+    after ``timeout_seconds``), so that whatever uses it, an ad group for instance, is created only
+    then: ``audience_size(a, wait_until_targetable=True).apply(lambda s: s.audience_id)``. In a
+    preview the size is unknown: previews call no API and never wait.
+    """
+
+    def fetch(args: list[Any]) -> pulumi.Output[AudienceSize]:
+        if pulumi.runtime.is_dry_run():
+            return _unknown()  # a preview calls no API (it may run without a token) and never waits
+        audience_id, owner = args
+        size = asyncio.to_thread(_fetch_size, str(audience_id), owner, wait_until_targetable, timeout_seconds)
+        return pulumi.Output.from_input(size)
+
+    return pulumi.Output.all(_audience_id(audience), _owner(audience, advertiser_id)).apply(fetch)
+
+
+def _unknown() -> pulumi.Output[Any]:
+    """An Output whose value is not known, as the engine reports values of resources not created yet."""
+
+    async def resolved(value: Any) -> Any:
+        return value
+
+    return pulumi.Output(set(), asyncio.ensure_future(resolved(None)), asyncio.ensure_future(resolved(False)))
+
+
+def _fetch_size(
+    audience_id: str, advertiser_id: str | None, wait: bool, timeout_seconds: float
+) -> AudienceSize:
+    settings = ProviderSettings.resolve(pulumi.runtime.get_config)
+    owner = advertiser_id or settings.advertiser_id
+    if owner is None:
+        raise ConfigurationError(
+            f"audience_size({audience_id}): give advertiser_id, or set the stack config {ADVERTISER_KEY}"
+        )
+    with settings.make_client() as client:
+        if wait:
+            return wait_until(
+                client,
+                owner,
+                audience_id,
+                is_targetable,
+                timeout_seconds=timeout_seconds,
+                what=f"audience {audience_id} to be targetable",
+            )
+        return read_audience_size(client, owner, audience_id)

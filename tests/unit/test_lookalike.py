@@ -1,0 +1,246 @@
+"""The lookalike and share specs (lookalike.py) and the readiness polling (readiness.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from pulumi_tiktok_audiences import constants
+from pulumi_tiktok_audiences.client import TikTokClient
+from pulumi_tiktok_audiences.emulator import (
+    DEFAULT_ADVERTISER_ID,
+    DEFAULT_APP_ID,
+    DEFAULT_SEED,
+    DEFAULT_TOKEN,
+    IN_PROCESS_BASE_URL,
+    SECOND_ADVERTISER_ID,
+    Clock,
+    Emulator,
+    PopulationConfig,
+    Seed,
+)
+from pulumi_tiktok_audiences.errors import OperationError
+from pulumi_tiktok_audiences.lookalike import LookalikeAudienceSpec, LookalikeOptions, ShareSpec
+from pulumi_tiktok_audiences.readiness import NotReadyError, audience_size, is_targetable, wait_until
+from pulumi_tiktok_audiences.spec import AudienceSpec, error_paths
+from tests.openapi_schema import load_operation
+
+SOURCE = "7300000000000000001"
+
+
+def spec(**overrides: Any) -> dict[str, Any]:
+    return {
+        "advertiser_id": DEFAULT_ADVERTISER_ID,
+        "name": "Buyers lookalike",
+        "source_audience_id": SOURCE,
+        "locations": ["6252001"],
+        "audience_size": "BALANCED",
+        **overrides,
+    }
+
+
+def failures(model: type[LookalikeAudienceSpec | ShareSpec | LookalikeOptions], data: Any) -> dict[str, str]:
+    with pytest.raises(ValidationError) as exc:
+        model.model_validate(data)
+    return dict(error_paths(exc.value))
+
+
+# --- lookalike spec ---------------------------------------------------------------------------
+
+
+def test_defaults_follow_tiktoks_tables() -> None:
+    parsed = LookalikeAudienceSpec.model_validate(spec())
+    assert parsed.mobile_os == constants.LOOKALIKE_MOBILE_OS[0] == "ALL"
+    assert parsed.placements == ["TikTok"]
+    assert parsed.include_source is False
+    assert parsed.audience_sub_type == "NORMAL"
+
+
+def test_create_payload_matches_tiktoks_schema() -> None:
+    payload = LookalikeAudienceSpec.model_validate(
+        spec(placements=["Pangle", "TikTok"], include_source=True, mobile_os="android")
+    ).to_create_payload()
+    assert load_operation("dmp_custom_audience_lookalike_create").body_errors(payload) == []
+    assert payload["lookalike_spec"]["placements"] == ["TikTok", "Pangle"]  # TikTok's table order
+    assert payload["lookalike_spec"]["mobile_os"] == "ANDROID"
+
+
+def test_one_lookalike_written_differently_is_one_spec() -> None:
+    a = LookalikeAudienceSpec.model_validate(spec(locations=["2", "10", "2"], audience_size="broad"))
+    b = LookalikeAudienceSpec.model_validate(spec(locations=[10, "02"], audience_size="BROAD"))
+    assert a == b
+    assert a.locations == ["2", "10"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "path", "fragment"),
+    [
+        ({"locations": []}, "locations", "at least 1 location id"),
+        ({"locations": ["US"]}, "locations[0]", "a location id must be a positive whole number"),
+        ({"audience_size": "HUGE"}, "audience_size", "NARROW, BALANCED, BROAD"),
+        ({"mobile_os": "WINDOWS"}, "mobile_os", "ALL, ANDROID, IOS"),
+        ({"placements": ["Facebook"]}, "placements[0]", "TikTok, TopBuzz & BuzzVideo, Pangle"),
+        ({"placements": []}, "placements", "at least 1 placement"),
+        ({"source_audience_id": "aud-1"}, "source_audience_id", "an audience id"),
+        ({"name": " "}, "name", "not blank"),
+        ({"include_source": "yes"}, "include_source", "boolean"),
+        ({"audience_sub_type": "RF"}, "audience_sub_type", "NORMAL, REACH_FREQUENCY"),
+    ],
+)
+def test_invalid_fields_are_named_by_path(overrides: dict[str, Any], path: str, fragment: str) -> None:
+    found = failures(LookalikeAudienceSpec, spec(**overrides))
+    assert list(found) == [path]
+    assert fragment.lower() in found[path].lower()
+
+
+def test_unknown_field_suggests_the_intended_one() -> None:
+    found = failures(LookalikeAudienceSpec, {**spec(), "location_ids": ["1"]})
+    assert "did you mean 'locations'?" in found["location_ids"]
+
+
+def test_replacement_key_ignores_the_name_only() -> None:
+    base = LookalikeAudienceSpec.model_validate(spec())
+    renamed = LookalikeAudienceSpec.model_validate(spec(name="Other"))
+    broader = LookalikeAudienceSpec.model_validate(spec(audience_size="BROAD"))
+    assert base.replacement_key() == renamed.replacement_key()
+    assert base.replacement_key() != broader.replacement_key()
+
+
+def test_summary_names_source_size_and_places() -> None:
+    text = LookalikeAudienceSpec.model_validate(
+        spec(locations=["1", "2"], mobile_os="IOS", include_source=True)
+    ).summary()
+    assert text == (
+        f"People similar to audience {SOURCE} (balanced lookalike) in locations 1 and 2, on iOS devices, "
+        "placements TikTok, source audience included."
+    )
+
+
+def test_options_refuse_a_non_positive_timeout() -> None:
+    assert "readiness_timeout_seconds" in failures(LookalikeOptions, {"readiness_timeout_seconds": 0})
+
+
+# --- share spec -------------------------------------------------------------------------------
+
+
+def test_share_canonical_and_id() -> None:
+    share = ShareSpec.model_validate(
+        {"advertiser_id": 1, "audience_id": "5", "shared_advertiser_ids": ["30", "4", "4"]}
+    )
+    assert share.shared_advertiser_ids == ["4", "30"]
+    assert share.share_id() == "1/5"
+
+
+@pytest.mark.parametrize(
+    ("advertisers", "fragment"),
+    [
+        ([], "1 to 10"),
+        ([str(100 + i) for i in range(constants.SHARE_ADVERTISERS_MAX + 1)], "1 to 10"),
+        ([DEFAULT_ADVERTISER_ID], "owns the audience"),
+    ],
+    ids=["none", "eleven", "owner"],
+)
+def test_share_limits(advertisers: list[str], fragment: str) -> None:
+    found = failures(
+        ShareSpec,
+        {"advertiser_id": DEFAULT_ADVERTISER_ID, "audience_id": SOURCE, "shared_advertiser_ids": advertisers},
+    )
+    assert list(found) == ["shared_advertiser_ids"]
+    assert fragment in found["shared_advertiser_ids"]
+
+
+# --- readiness --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    population = PopulationConfig(calculating_seconds=100, growth_seconds=100)
+    seed = Seed(tokens=DEFAULT_SEED.tokens, advertisers=DEFAULT_SEED.advertisers, population=population)
+    with Emulator(seed=seed, clock=Clock(1_700_000_000, frozen=True)) as instance:
+        yield instance
+
+
+@pytest.fixture
+def client(emulator: Emulator) -> Iterator[TikTokClient]:
+    with TikTokClient(DEFAULT_TOKEN, base_url=IN_PROCESS_BASE_URL, transport=emulator.transport()) as c:
+        yield c
+
+
+def buyers(client: TikTokClient) -> str:
+    spec = AudienceSpec.model_validate(
+        {
+            "advertiser_id": DEFAULT_ADVERTISER_ID,
+            "name": "buyers",
+            "app_ids": [DEFAULT_APP_ID],
+            "include": [{"event": "PURCHASE", "lookback_days": 30}],
+        }
+    )
+    return client.create_rule_audience(spec.to_create_payload())
+
+
+def test_size_is_unknown_while_calculating_then_grows(client: TikTokClient, emulator: Emulator) -> None:
+    audience_id = buyers(client)
+    calculating = audience_size(client, DEFAULT_ADVERTISER_ID, audience_id)
+    assert (calculating.size, calculating.is_valid, calculating.targetable) == (None, False, False)
+    emulator.clock.advance(1_000)
+    done = audience_size(client, DEFAULT_ADVERTISER_ID, audience_id)
+    assert done.is_valid
+    assert done.targetable
+    assert done.size is not None
+    assert done.size >= constants.TARGETABLE_MIN_SIZE
+
+
+def test_wait_polls_until_targetable(client: TikTokClient, emulator: Emulator) -> None:
+    audience_id = buyers(client)
+    pauses: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the emulator's time passes while the caller sleeps
+        pauses.append(seconds)
+        emulator.clock.advance(60)
+
+    size = wait_until(
+        client,
+        DEFAULT_ADVERTISER_ID,
+        audience_id,
+        is_targetable,
+        timeout_seconds=3600,
+        what="buyers",
+        sleep=sleep,
+        clock=lambda: 0.0,
+    )
+    assert size.targetable
+    assert len(pauses) >= 2  # calculating for 100 s: at least two polls of 60 s
+    assert pauses == sorted(pauses)  # polls slow down, never speed up
+
+
+def test_wait_gives_up_at_the_deadline_with_the_last_size(client: TikTokClient) -> None:
+    audience_id = buyers(client)
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    with pytest.raises(NotReadyError) as failed:
+        wait_until(
+            client,
+            DEFAULT_ADVERTISER_ID,
+            audience_id,
+            is_targetable,
+            timeout_seconds=10,
+            what="buyers to be targetable",
+            sleep=sleep,
+            clock=lambda: now[0],
+        )
+    assert now[0] == 10  # never sleeps past the deadline
+    assert failed.value.last.size is None
+    assert "Waited 10 s for buyers to be targetable" in str(failed.value)
+    assert "still being calculated" in str(failed.value)
+
+
+def test_size_of_an_audience_the_advertiser_lacks_is_an_error(client: TikTokClient) -> None:
+    audience_id = buyers(client)
+    with pytest.raises(OperationError, match=f"Advertiser {SECOND_ADVERTISER_ID} has no audience"):
+        audience_size(client, SECOND_ADVERTISER_ID, audience_id)
