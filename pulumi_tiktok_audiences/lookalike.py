@@ -16,7 +16,15 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, Wi
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from pulumi_tiktok_audiences import constants as c
-from pulumi_tiktok_audiences.spec import StrictModel, _canonical_ids, _count, _id_schema, _name, _numeric_id
+from pulumi_tiktok_audiences.spec import (
+    AdvertiserId,
+    AudienceName,
+    StrictModel,
+    canonical_ids,
+    id_schema,
+    item_count,
+    numeric_id,
+)
 
 __all__ = ["DEFAULT_READINESS_TIMEOUT_SECONDS", "LookalikeAudienceSpec", "LookalikeOptions", "ShareSpec"]
 
@@ -46,19 +54,13 @@ def _in_table_order(allowed: tuple[str, ...]) -> Callable[[list[str]], list[str]
     return order
 
 
-_AdvertiserId = Annotated[
-    str, BeforeValidator(_numeric_id("an advertiser id")), _id_schema("TikTok advertiser id")
-]
 _AudienceId = Annotated[
-    str, BeforeValidator(_numeric_id("an audience id")), _id_schema("TikTok custom audience id")
+    str, BeforeValidator(numeric_id("an audience id")), id_schema("TikTok custom audience id")
 ]
 _LocationId = Annotated[
     str,
-    BeforeValidator(_numeric_id("a location id")),
-    _id_schema("TikTok location id (Lookalike Locations enumeration)"),
-]
-_Name = Annotated[
-    str, Field(min_length=1, max_length=c.AUDIENCE_NAME_MAX_LEN, pattern=r"\S"), BeforeValidator(_name)
+    BeforeValidator(numeric_id("a location id")),
+    id_schema("TikTok location id (Lookalike Locations enumeration)"),
 ]
 _Size = Annotated[
     str,
@@ -85,23 +87,23 @@ _SubType = Annotated[
 class LookalikeAudienceSpec(StrictModel):
     """A lookalike audience: people similar to a source audience, in some locations (§2.8)."""
 
-    advertiser_id: _AdvertiserId
-    name: _Name
+    advertiser_id: AdvertiserId
+    name: AudienceName
     source_audience_id: _AudienceId = Field(
         description="The audience to find lookalikes of: not itself a lookalike, at least 100 people."
     )
     locations: Annotated[
         list[_LocationId],
         Field(min_length=1),
-        BeforeValidator(_count(1, None, "location id")),
-        AfterValidator(_canonical_ids),
+        BeforeValidator(item_count(1, None, "location id")),
+        AfterValidator(canonical_ids),
     ] = Field(description="Location ids (TikTok's Lookalike Locations enumeration).")
     audience_size: _Size = Field(description="NARROW (closest match), BALANCED or BROAD (largest reach).")
     mobile_os: _MobileOs = Field(default="ALL", description="Devices to find people on.")
     placements: Annotated[
         list[_Placement],
         Field(min_length=1),
-        BeforeValidator(_count(1, None, "placement")),
+        BeforeValidator(item_count(1, None, "placement")),
         AfterValidator(_in_table_order(c.LOOKALIKE_PLACEMENTS)),
     ] = Field(default_factory=lambda: [c.LOOKALIKE_PLACEMENTS[0]], description="Where to find them.")
     include_source: bool = Field(
@@ -171,15 +173,15 @@ def _listing(kind: str, ids: list[str]) -> str:
 class ShareSpec(StrictModel):
     """One audience shared with advertisers of its owner's Business Center (§2.6)."""
 
-    advertiser_id: _AdvertiserId = Field(description="The audience's owner, who shares it.")
+    advertiser_id: AdvertiserId = Field(description="The audience's owner, who shares it.")
     audience_id: _AudienceId
     shared_advertiser_ids: Annotated[
-        list[_AdvertiserId],
+        list[AdvertiserId],
         Field(min_length=1, max_length=c.SHARE_ADVERTISERS_MAX),
         BeforeValidator(
-            _count(1, c.SHARE_ADVERTISERS_MAX, "advertiser ids (TikTok's limit per share request)")
+            item_count(1, c.SHARE_ADVERTISERS_MAX, "advertiser ids (TikTok's limit per share request)")
         ),
-        AfterValidator(_canonical_ids),
+        AfterValidator(canonical_ids),
     ] = Field(description="Advertisers of the same Business Center to share the audience with.")
 
     @model_validator(mode="after")

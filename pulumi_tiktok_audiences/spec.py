@@ -147,7 +147,7 @@ def _whole_days(allowed: str, low: int, high: int) -> Callable[[object], int]:
     return check
 
 
-def _numeric_id(kind: str) -> Callable[[object], str]:
+def numeric_id(kind: str) -> Callable[[object], str]:
     """Ids are int64 numbers written as strings; ints are accepted, floats are not (they lose digits)."""
 
     def check(value: object) -> str:
@@ -167,7 +167,7 @@ def _numeric_id(kind: str) -> Callable[[object], str]:
     return check
 
 
-def _count(low: int, high: int | None, what: str) -> Callable[[object], object]:
+def item_count(low: int, high: int | None, what: str) -> Callable[[object], object]:
     """Check a list's length up front, so the message can say which limit applies and why."""
     allowed = f"at least {low}" if high is None else (f"at most {high}" if low == 0 else f"{low} to {high}")
 
@@ -179,12 +179,12 @@ def _count(low: int, high: int | None, what: str) -> Callable[[object], object]:
     return check
 
 
-def _canonical_ids(ids: list[str]) -> list[str]:
+def canonical_ids(ids: list[str]) -> list[str]:
     """Deduplicated and in numeric order, so that id order and repeats never make a difference."""
     return sorted(set(ids), key=int)
 
 
-def _name(value: object) -> object:
+def check_name(value: object) -> object:
     if isinstance(value, str) and (not value.strip() or len(value) > c.AUDIENCE_NAME_MAX_LEN):
         got = "a blank name" if not value.strip() else f"{len(value)} characters"
         raise PydanticCustomError(
@@ -193,7 +193,7 @@ def _name(value: object) -> object:
     return value
 
 
-def _id_schema(kind: str) -> WithJsonSchema:
+def id_schema(kind: str) -> WithJsonSchema:
     return WithJsonSchema(
         {
             "anyOf": [
@@ -205,13 +205,21 @@ def _id_schema(kind: str) -> WithJsonSchema:
     )
 
 
+AdvertiserId = Annotated[
+    str, BeforeValidator(numeric_id("an advertiser id")), id_schema("TikTok advertiser id")
+]
+AudienceName = Annotated[
+    str, Field(min_length=1, max_length=c.AUDIENCE_NAME_MAX_LEN, pattern=r"\S"), BeforeValidator(check_name)
+]
+"""Field types that every audience kind shares (lookalike.py uses them too)."""
+
 _Event = Annotated[AppEvent, BeforeValidator(AppEvent.parse)]
-_AppId = Annotated[str, BeforeValidator(_numeric_id("an app id")), _id_schema("TikTok app id")]
+_AppId = Annotated[str, BeforeValidator(numeric_id("an app id")), id_schema("TikTok app id")]
 _AppIds = Annotated[
     list[_AppId],
     Field(min_length=1),
-    BeforeValidator(_count(1, None, "app id (or leave app_ids out to use the audience's)")),
-    AfterValidator(_canonical_ids),
+    BeforeValidator(item_count(1, None, "app id (or leave app_ids out to use the audience's)")),
+    AfterValidator(canonical_ids),
 ]
 
 
@@ -273,22 +281,18 @@ class EventRule(StrictModel):
 class AudienceSpec(StrictModel):
     """A TikTok App Activity custom audience: who is in it and how TikTok maintains it."""
 
-    advertiser_id: Annotated[
-        str, BeforeValidator(_numeric_id("an advertiser id")), _id_schema("TikTok advertiser id")
-    ]
-    name: Annotated[
-        str, Field(min_length=1, max_length=c.AUDIENCE_NAME_MAX_LEN, pattern=r"\S"), BeforeValidator(_name)
-    ]
+    advertiser_id: AdvertiserId
+    name: AudienceName
     app_ids: _AppIds | None = Field(default=None, description="App ids for every rule that gives none.")
     include: Annotated[
         list[EventRule],
         Field(min_length=c.RULES_PER_SET_MIN, max_length=c.RULES_PER_SET_MAX),
-        BeforeValidator(_count(c.RULES_PER_SET_MIN, c.RULES_PER_SET_MAX, _RULES_LIMIT)),
+        BeforeValidator(item_count(c.RULES_PER_SET_MIN, c.RULES_PER_SET_MAX, _RULES_LIMIT)),
     ] = Field(description="People who match any of these rules are in the audience.")
     exclude: Annotated[
         list[EventRule],
         Field(max_length=c.RULES_PER_SET_MAX),
-        BeforeValidator(_count(0, c.RULES_PER_SET_MAX, _RULES_LIMIT)),
+        BeforeValidator(item_count(0, c.RULES_PER_SET_MAX, _RULES_LIMIT)),
     ] = Field(default_factory=list, description="People who match any of these rules are left out.")
     auto_refresh: bool = Field(
         default=True, strict=True, description="Re-evaluate daily; TikTok cannot change it after creation."
