@@ -332,22 +332,7 @@ class AppActivity(_Provider):
 
     # -- delete --------------------------------------------------------------------------------
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        from pulumi_tiktok_audiences.client import TikTokApiError
-
-        advertiser_id = str(props["advertiser_id"])
-        client, audiences = self._connected()
-        try:
-            client.delete_audiences(advertiser_id, [id_])
-        except TikTokApiError as exc:
-            if audiences.fetch(advertiser_id, id_) is None:
-                return  # already gone: deleting is done
-            raise OperationError(
-                f"TikTok refused to delete audience {id_} ({props.get('name')!r}): {exc}. "
-                "It stays in the stack; resolve the cause (for example detach it from its ad groups) "
-                "and run the operation again."
-            ) from None
-        finally:
-            audiences.forget(advertiser_id, id_)
+        _delete_audience(self._connected(), str(props["advertiser_id"]), id_, props.get("name"))
 
     # -- helpers -------------------------------------------------------------------------------
     def _outputs(
