@@ -203,7 +203,9 @@ def bench_creates(
         parallel(create, range(n))
         elapsed = time.perf_counter() - start
         emulator.clear_rate_limits()
-    attempts = emulator.request_counts().get(constants.PATH_RULE_CREATE, 0)
+    counts = emulator.request_counts()
+    attempts = counts.get(constants.PATH_RULE_CREATE, 0)
+    others = sum(counts.values()) - attempts
     made = len(emulator.audiences(SECOND_ADVERTISER_ID))
     budget = 1.1 * n / rate
     label = f"{n} creates at {rate:g} req/s (burst {burst})"
@@ -214,6 +216,7 @@ def bench_creates(
         Row(f"{label}: failed operations", str(len(failures)), "0", not failures),
         Row(f"{label}: audiences / calls", f"{made} / {attempts}", f"{n} / {n}", made == attempts == n),
         Row(f"{label}: calls refused with 40100, retried", str(attempts - made), "-", None),
+        Row(f"{label}: other calls (one orphan listing per advertiser)", str(others), "1", others == 1),
     ]
 
 

@@ -42,7 +42,8 @@ from pulumi_tiktok_audiences.readiness import (
     is_targetable,
     wait_until,
 )
-from pulumi_tiktok_audiences.settings import ADVERTISER_KEY, ProviderSettings
+from pulumi_tiktok_audiences.recovery import OrphanFinder, newest_matching
+from pulumi_tiktok_audiences.settings import ADVERTISER_KEY, ProviderSettings, provider_retry_policy
 from pulumi_tiktok_audiences.spec import AudienceSpec, error_paths, property_path
 
 if TYPE_CHECKING:
@@ -77,7 +78,8 @@ REPLACE_KEYS = (
     "match",
 )
 ADOPTION_WINDOW = timedelta(minutes=15)
-"""How recent an audience must be to count as the lost result of our own create call."""
+"""How recent an audience must be to count as the lost result of our own create call (in this
+process, or in an interrupted earlier deployment: recovery.py)."""
 
 
 def _unknown_paths(value: Any, path: tuple[int | str, ...] = ()) -> list[tuple[int | str, ...]]:
@@ -130,12 +132,14 @@ class _Provider(ResourceProvider):
     _settings: ProviderSettings
     _client_instance: TikTokClient | None
     _cache_instance: AudienceCache | None
+    _orphans: OrphanFinder
     _lock: threading.Lock
 
     def configure(self, req: ConfigureRequest) -> None:
         self._settings = ProviderSettings.resolve(req.config.get)
         self._client_instance = None
         self._cache_instance = None
+        self._orphans = OrphanFinder()
         self._lock = threading.Lock()
 
     def _ensure_configured(self) -> None:
@@ -190,6 +194,8 @@ class AppActivity(_Provider):
 
     # -- diff ----------------------------------------------------------------------------------
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        self._ensure_configured()
+        self._orphans.managed(_id)  # in the stack's state: never adopted as an orphan
         unknown_keys = {str(p[0]) for p in _unknown_paths({k: news.get(k) for k in SPEC_KEYS}) if p}
         if unknown_keys:
             # Preview with values not known yet: report what may change, and what would replace.
@@ -220,39 +226,63 @@ class AppActivity(_Provider):
         if adopt is not None:
             detail = self._adopt(client, audiences, spec, str(adopt))
             return CreateResult(detail.audience_id, self._outputs(props, spec, detail.audience_id, detail))
+        orphan = self._orphans.adopt(
+            client,
+            spec.advertiser_id,
+            lambda a, now: a.name == spec.name and _created_within(a.create_time, now, ADOPTION_WINDOW),
+            lambda d: _matches(d, spec),
+        )
+        if orphan is not None:  # an interrupted deployment created it (recovery.py)
+            return CreateResult(orphan.audience_id, self._outputs(props, spec, orphan.audience_id, orphan))
         audience_id = self._create_once(client, spec)
         audiences.forget(spec.advertiser_id, audience_id)
         return CreateResult(audience_id, self._outputs(props, spec, audience_id, None))
 
     def _create_once(self, client: TikTokClient, spec: AudienceSpec) -> str:
-        """Create exactly one audience, even when TikTok's answer to the create call is lost.
+        """Create exactly one audience, even when TikTok's answers to create calls are lost.
 
-        After a lost answer the audience is looked for, and the create is sent again only if it is
-        missing; the second attempt's answer may be lost too, so it is looked for again.
+        After a lost answer the audience is looked for. Found, it is the result; missing, TikTok
+        did not create it, so sending the create again is as safe as any retried call, and it is
+        retried like one: with the provider's backoff, within its bounds (attempts and time).
         """
-        from pulumi_tiktok_audiences.client import OutcomeUnknownError, TikTokError
+        from pulumi_tiktok_audiences.client import OutcomeUnknownError, RetriesExhaustedError, TikTokError
 
-        lost: OutcomeUnknownError | None = None
-        for _attempt in range(2):
+        where = f"Creating audience {spec.name!r} for advertiser {spec.advertiser_id}"
+
+        def attempt() -> str:
             try:
                 return client.create_rule_audience(spec.to_create_payload())
-            except OutcomeUnknownError as exc:
-                found = self._find_lost_create(client, spec)
-                if found is not None:
-                    return found
-                lost = exc
-            except TikTokError as exc:
-                earlier = f" (an earlier attempt's answer was lost: {lost.cause})" if lost else ""
+            except OutcomeUnknownError as lost:
+                try:
+                    found = self._find_lost_create(client, spec)
+                except TikTokError as exc:
+                    raise OperationError(
+                        f"{where}: TikTok's answer was lost ({lost.cause}), and looking for the audience "
+                        f"failed: {exc}. Re-running is safe: within {ADOPTION_WINDOW.seconds // 60} "
+                        "minutes the next `pulumi up` adopts the audience if it was created (recovery.py)."
+                    ) from None
+                if found is None:
+                    raise  # not created: retried
+                return found
+
+        try:
+            return provider_retry_policy().call(
+                attempt, retry_if=lambda exc: isinstance(exc, OutcomeUnknownError)
+            )
+        except RetriesExhaustedError as exc:
+            last = exc.last_error
+            if not isinstance(last, OutcomeUnknownError):
                 raise OperationError(
-                    f"Creating audience {spec.name!r} for advertiser {spec.advertiser_id} failed: "
-                    f"{exc}{earlier}. Nothing was created; fix the cause and run `pulumi up` again."
+                    f"{where} failed: {exc}. Nothing was created; fix the cause and run `pulumi up` again."
                 ) from None
-        assert lost is not None  # the loop returns or raises unless both answers were lost
-        raise OperationError(
-            f"Creating audience {spec.name!r} for advertiser {spec.advertiser_id}: TikTok's answer was "
-            f"lost twice ({lost.cause}), and no such audience exists. Re-running is safe: nothing was "
-            "created."
-        )
+            raise OperationError(
+                f"{where}: TikTok's answer was lost {exc.attempts} times (last: {last.cause}), and no such "
+                "audience exists. Re-running is safe: nothing was created."
+            ) from None
+        except TikTokError as exc:
+            raise OperationError(
+                f"{where} failed: {exc}. Nothing was created; fix the cause and run `pulumi up` again."
+            ) from None
 
     def _find_lost_create(self, client: TikTokClient, spec: AudienceSpec) -> str | None:
         """The audience our lost create made, if any: same name and rules, created moments ago."""
@@ -262,13 +292,8 @@ class AppActivity(_Provider):
             for a in client.list_audiences(spec.advertiser_id)
             if a.name == spec.name and _created_within(a.create_time, now, ADOPTION_WINDOW)
         ]
-        if not candidates:
-            return None
-        details = client.get_audiences(spec.advertiser_id, candidates)
-        matching = [d for d in details if _matches(d, spec)]
-        if not matching:
-            return None
-        return max(matching, key=lambda d: (d.create_time or "", d.audience_id)).audience_id
+        found = newest_matching(client, spec.advertiser_id, candidates, lambda d: _matches(d, spec))
+        return found.audience_id if found is not None else None
 
     def _adopt(
         self, client: TikTokClient, audiences: AudienceCache, spec: AudienceSpec, audience_id: str
@@ -298,6 +323,7 @@ class AppActivity(_Provider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         # A get by id (``opts.id``) sends the program's inputs unchecked: apply check's default.
         spec = spec_from_props(self._with_default_advertiser(props))
+        self._orphans.managed(id_)
         client, audiences = self._connected()
         detail = audiences.get(spec.advertiser_id, id_)
         if detail is None or _expired(detail, client.server_now()):

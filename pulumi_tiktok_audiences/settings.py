@@ -25,10 +25,12 @@ TOKEN_KEY = "tiktok:accessToken"  # noqa: S105 - a config key, not a secret
 ENDPOINT_KEY = "tiktok:endpoint"
 ADVERTISER_KEY = "tiktok:advertiserId"
 RATE_KEY = "tiktok:requestsPerSecond"
+TIMEOUT_KEY = "tiktok:timeoutSeconds"
 TOKEN_ENV = "TIKTOK_ACCESS_TOKEN"  # noqa: S105 - an env var name, not a secret
 ENDPOINT_ENV = "TIKTOK_ENDPOINT"
 ADVERTISER_ENV = "TIKTOK_ADVERTISER_ID"
 RATE_ENV = "TIKTOK_REQUESTS_PER_SECOND"
+TIMEOUT_ENV = "TIKTOK_TIMEOUT_SECONDS"
 
 DEFAULT_REQUESTS_PER_SECOND = 10.0
 """Pace for TikTok's own hosts when none is configured: half the documented 20 QPS tier (reference
@@ -50,6 +52,10 @@ class ProviderSettings:
     advertiser_id: str | None = None
     requests_per_second: float | None = None
     """As configured; :attr:`rate_limit` is what applies."""
+    timeout_seconds: float | None = None
+    """How long one request may take (connect, send, wait for the answer); None: the client's
+    default (30 s to answer, 10 s to connect). A create that times out after it was sent counts as a
+    lost answer: the provider looks for the audience before it sends the create again."""
 
     @classmethod
     def resolve(cls, get: Callable[[str], Any], environ: Mapping[str, str] | None = None) -> ProviderSettings:
@@ -76,7 +82,16 @@ class ProviderSettings:
             access_token=pick(TOKEN_KEY, TOKEN_ENV),
             endpoint=endpoint,
             advertiser_id=pick(ADVERTISER_KEY, ADVERTISER_ENV),
-            requests_per_second=_rate(pick(RATE_KEY, RATE_ENV)),
+            requests_per_second=_positive(
+                RATE_KEY,
+                pick(RATE_KEY, RATE_ENV),
+                "requests per second",
+                f"default {DEFAULT_REQUESTS_PER_SECOND:g} on TikTok's hosts; "
+                "set it to your app's tier or lower",
+            ),
+            timeout_seconds=_positive(
+                TIMEOUT_KEY, pick(TIMEOUT_KEY, TIMEOUT_ENV), "seconds", "default 30 s to answer"
+            ),
         )
 
     @property
@@ -96,11 +111,12 @@ class ProviderSettings:
 
     def make_client(self) -> TikTokClient:
         """Build the API client for the configured endpoint, or explain which key to set."""
-        from pulumi_tiktok_audiences.client import TikTokClient, resolve_base_url
+        from pulumi_tiktok_audiences.client import DEFAULT_TIMEOUT, TikTokClient, resolve_base_url
         from pulumi_tiktok_audiences.throttle import shared_bucket
 
         rate = self.rate_limit
         retry = provider_retry_policy()
+        timeout = DEFAULT_TIMEOUT if self.timeout_seconds is None else self.timeout_seconds
         if self.is_local:
             from pulumi_tiktok_audiences.emulator import DEFAULT_TOKEN, IN_PROCESS_BASE_URL, Emulator
 
@@ -111,6 +127,7 @@ class ProviderSettings:
                 base_url=IN_PROCESS_BASE_URL,
                 transport=emulator.transport(),
                 retry=retry,
+                timeout=timeout,
                 limiter=shared_bucket(IN_PROCESS_BASE_URL, rate) if rate else None,
             )
         if self.access_token is None:
@@ -121,7 +138,9 @@ class ProviderSettings:
             )
         base_url = resolve_base_url(self.endpoint)
         limiter = shared_bucket(base_url, rate) if rate else None
-        return TikTokClient(self.access_token, base_url=base_url, retry=retry, limiter=limiter)
+        return TikTokClient(
+            self.access_token, base_url=base_url, retry=retry, timeout=timeout, limiter=limiter
+        )
 
 
 def provider_retry_policy() -> RetryPolicy:
@@ -139,17 +158,14 @@ def provider_retry_policy() -> RetryPolicy:
     return RetryPolicy(max_attempts=8, initial_backoff=0.25)
 
 
-def _rate(text: str | None) -> float | None:
-    """A positive number of requests per second, or None when unset."""
+def _positive(key: str, text: str | None, unit: str, hint: str) -> float | None:
+    """A positive finite number (of ``unit``) for ``key``, or None when unset."""
     if text is None:
         return None
     try:
-        rate = float(text)
+        value = float(text)
     except ValueError:
-        rate = math.nan
-    if not (math.isfinite(rate) and rate > 0):
-        raise ConfigurationError(
-            f"{RATE_KEY}: expected a positive number of requests per second, got {text!r} "
-            f"(default {DEFAULT_REQUESTS_PER_SECOND:g} on TikTok's hosts; set it to your app's tier or lower)"
-        )
-    return rate
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigurationError(f"{key}: expected a positive number of {unit}, got {text!r} ({hint})")
+    return value

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.http import http_date
 from werkzeug.wrappers import Request, Response
 
@@ -238,6 +238,8 @@ def _json_body(request: Request, allow_empty: bool = False) -> Any:
         raw = request.get_data(cache=False)
     except RequestEntityTooLarge:
         raise param_error(f"request body is larger than {MAX_BODY_BYTES} bytes") from None
+    except ClientDisconnected:
+        raise param_error("request body ended before the announced Content-Length") from None
     if allow_empty and not raw.strip():
         return {}
     try:

@@ -6,11 +6,14 @@ default: the emulator has no real security (its controls need no token) and is f
 
 from __future__ import annotations
 
+import json
 import threading
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from werkzeug.serving import WSGIRequestHandler, make_server
+
+from pulumi_tiktok_audiences.constants import CODE_PARAM_ERROR
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
@@ -29,6 +32,23 @@ class _Handler(WSGIRequestHandler):
         self.log_request(code)
         self.send_response_only(code, message)
         self.send_header("Server", self.version_string())
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """A request the HTTP layer refuses before the app sees it (bad syntax, a request line or
+        headers too long): TikTok's envelope instead of http.server's HTML page, and nothing logged,
+        since the refused request line may carry an ``Access-Token`` query parameter."""
+        reason = self.responses.get(code, ("error",))[0]
+        body = json.dumps(
+            {"code": CODE_PARAM_ERROR, "message": f"HTTP {code}: {reason}", "request_id": "", "data": {}}
+        ).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def connection_dropped(self, error: BaseException, environ: WSGIEnvironment | None = None) -> None:
         """A dropped-response fault (or a client gone): close without writing anything."""

@@ -7,6 +7,7 @@ real host are in tests/contract.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -46,6 +47,7 @@ from pulumi_tiktok_audiences.settings import (
     TOKEN_ENV,
     TOKEN_KEY,
     ProviderSettings,
+    provider_retry_policy,
 )
 from tests.contract.helpers import (
     CHECK_FAILURES,
@@ -337,14 +339,18 @@ def test_a_create_that_fails_twice_says_nothing_was_created(
     assert live(emulator) == []
 
 
-def test_a_create_whose_answers_are_lost_twice_says_nothing_was_created(
-    provider: AppActivity, emulator: Emulator
+def test_a_create_whose_answers_are_always_lost_says_nothing_was_created(
+    provider: AppActivity, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    emulator.inject_fault(constants.PATH_RULE_CREATE, http_status=503, count=2)  # never acted on
+    """Each lost answer is looked for, then the create is retried within the provider's bounds."""
+    policy = dataclasses.replace(provider_retry_policy(), sleep=lambda _: None)
+    monkeypatch.setattr("pulumi_tiktok_audiences.provider.provider_retry_policy", lambda: policy)
+    emulator.inject_fault(constants.PATH_RULE_CREATE, http_status=503)  # never acted on
     with pytest.raises(OperationError) as caught:
-        create(provider, name="lost twice, never made")
-    assert "lost twice" in str(caught.value)
+        create(provider, name="always lost, never made")
+    assert f"lost {policy.max_attempts} times" in str(caught.value)
     assert "nothing was created" in str(caught.value).lower()
+    assert emulator.request_counts()[constants.PATH_RULE_CREATE] == policy.max_attempts
     assert live(emulator) == []
 
 

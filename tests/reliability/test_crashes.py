@@ -1,0 +1,235 @@
+"""Crashes: the provider host killed (SIGKILL) at seeded random points of a deployment.
+
+A kill switch in front of the emulator counts API requests and kills the host at the K-th one,
+either before the emulator handles it (the request never reached TikTok) or after its write
+committed (TikTok acted, nobody heard the answer). The engine keeps the state it had saved, and
+the next run, with a fresh host, must converge: no duplicate, no orphan, no lost rename or delete.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from pulumi_tiktok_audiences import constants
+from pulumi_tiktok_audiences.emulator import Emulator, RunningServer
+from tests.harness.host import ProviderHost
+from tests.reliability.helpers import (
+    Declared,
+    Deployment,
+    api_writes,
+    assert_converged,
+    assert_secret_free,
+    audiences,
+    consistency_problems,
+    create_directly,
+    declare,
+    write_project,
+)
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+CRASH_POINTS = 10
+SEED = 7
+
+
+class KillSwitch:
+    """WSGI middleware: SIGKILL the armed host at its K-th API request, before or after handling it."""
+
+    def __init__(self, app: WSGIApplication) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+        self._host: ProviderHost | None = None
+        self._at = 0
+        self._after = False
+        self.requests = 0
+        self.fired = False
+
+    def arm(self, host: ProviderHost, at: int, *, after: bool) -> None:
+        with self._lock:
+            self._host, self._at, self._after, self.requests, self.fired = host, at, after, 0, False
+
+    def disarm(self) -> None:
+        with self._lock:
+            self._host = None
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        fire = False
+        if environ.get("PATH_INFO", "").startswith(constants.API_PREFIX):
+            with self._lock:
+                self.requests += 1
+                fire = self._host is not None and self.requests == self._at
+        if fire and not self._after:
+            self._kill()
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"the caller is gone"]  # never handled: nothing reached "TikTok"
+        response = self._app(environ, start_response)
+        if fire:
+            self._kill()  # handled and committed; the answer goes nowhere
+        return response
+
+    def _kill(self) -> None:
+        assert self._host is not None
+        self.fired = True  # before the kill: the test sees the run fail as soon as the host is gone
+        self._host.process.send_signal(signal.SIGKILL)
+        self._host.process.wait(timeout=10)
+        self._host = None
+
+
+@pytest.fixture
+def kill_switch(emulator: Emulator) -> Iterator[tuple[KillSwitch, RunningServer]]:
+    switch = KillSwitch(emulator.wsgi_app)
+    with RunningServer(switch, "127.0.0.1", 0) as server:
+        yield switch, server
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A deployment from ``before`` to ``after`` (renames, a replacement, a removal, additions)."""
+
+    before: list[Declared]
+    after: list[Declared]
+
+
+def plan() -> Plan:
+    before = audiences(6)
+    after = [
+        replace(before[0], name="aud audience 000 renamed"),
+        replace(before[1], name="aud audience 001 renamed"),
+        replace(before[2], lookback_days=60),  # rules change: a replacement
+        before[3],
+        before[4],
+        # before[5] removed
+        *audiences(2, prefix="new"),
+    ]
+    return Plan(before, after)
+
+
+def test_a_host_killed_at_random_points_converges_on_the_next_run(
+    tmp_path: Path, emulator: Emulator, kill_switch: tuple[KillSwitch, RunningServer], db_path: Path
+) -> None:
+    switch, server = kill_switch
+    steps = plan()
+    rng = random.Random(SEED)
+    clean = _requests_of_a_clean_deployment(tmp_path / "clean", emulator, switch, server, steps)
+    tried: list[tuple[str, int, str]] = []
+    for index in range(CRASH_POINTS):
+        emulator.reset()
+        project = tmp_path / f"crash-{index}"
+        write_project(project, steps.before)
+        deployment = Deployment(project, server.url)
+        phase = rng.choice(["create", "change"])
+        if phase == "change":
+            assert deployment.converge(max_runs=1) == 1
+            declare(project, steps.after)
+        at = rng.randint(1, clean[phase])
+        after = rng.random() < 0.5
+
+        def arm(host: ProviderHost, at: int = at, after: bool = after) -> None:
+            switch.arm(host, at, after=after)
+
+        assert deployment.up(on_host=arm) is None, f"the kill at request {at} did not stop the run"
+        assert "UNAVAILABLE" in deployment.errors[-1], deployment.errors[-1]  # the host died
+        assert switch.fired
+        switch.disarm()
+        tried.append((phase, at, "after" if after else "before"))
+
+        assert deployment.converge(max_runs=1) == 1
+        assert_converged(deployment, emulator, steps.before if phase == "create" else steps.after)
+        assert consistency_problems(db_path, emulator) == []
+        assert_secret_free(deployment.texts(), db_path)
+    print(f"\ncrash points tried (phase, request, kill before/after handling): {tried}; clean: {clean}")
+
+
+def _requests_of_a_clean_deployment(
+    project: Path, emulator: Emulator, switch: KillSwitch, server: RunningServer, steps: Plan
+) -> dict[str, int]:
+    """API requests each phase makes without a crash: the range crash points are drawn from."""
+    write_project(project, steps.before)
+    deployment = Deployment(project, server.url)
+    counts: dict[str, int] = {}
+    for phase, declared in (("create", steps.before), ("change", steps.after)):
+        declare(project, declared)
+        switch.disarm()
+        switch.requests = 0
+        assert deployment.up() is not None
+        counts[phase] = switch.requests
+    return counts
+
+
+def test_an_orphan_of_an_interrupted_run_is_adopted_not_duplicated(
+    tmp_path: Path, emulator: Emulator, server: RunningServer
+) -> None:
+    project = tmp_path / "project"
+    declared = audiences(3)
+    write_project(project, declared)
+    orphan = create_directly(emulator, declared[1])  # the create whose run died before saving its id
+
+    deployment = Deployment(project, server.url)
+    assert deployment.converge(max_runs=1) == 1
+
+    assert_converged(deployment, emulator, declared)
+    assert deployment.state[next(u for u in deployment.state if u.endswith("aud-001"))].id == orphan
+    assert api_writes(emulator)[constants.PATH_RULE_CREATE] == 1 + 2  # the orphan's, then two
+    assert emulator.request_counts()[constants.PATH_LIST] == 1  # one listing for the advertiser
+
+
+def test_an_old_or_different_audience_of_the_same_name_is_not_adopted(
+    tmp_path: Path, emulator: Emulator, server: RunningServer
+) -> None:
+    project = tmp_path / "project"
+    declared = audiences(2)
+    write_project(project, declared)
+    old = create_directly(emulator, declared[0])
+    different = create_directly(emulator, replace(declared[1], lookback_days=7))
+    emulator.clock.advance(16 * 60)  # the first is now older than the adoption window
+
+    deployment = Deployment(project, server.url)
+    assert deployment.converge(max_runs=1) == 1
+
+    ids = {s.id for s in deployment.state.values()}
+    assert ids.isdisjoint({old, different})
+    assert {a["audience_id"] for a in emulator.audiences()} == ids | {old, different}
+
+
+def test_an_audience_the_stack_manages_is_not_adopted_by_an_equal_resource(
+    tmp_path: Path, emulator: Emulator, server: RunningServer
+) -> None:
+    """Two resources with equal name and rules: the second gets its own audience, since the engine
+    showed the first one's id (diff) before the second one's create."""
+    project = tmp_path / "project"
+    first = Declared("first", "same audience")
+    write_project(project, [first])
+    deployment = Deployment(project, server.url)
+    assert deployment.converge(max_runs=1) == 1
+
+    declare(project, [first, Declared("second", "same audience")])
+    assert deployment.converge(max_runs=1) == 1
+
+    ids = [s.id for s in deployment.state.values()]
+    assert len(set(ids)) == 2
+    assert {a["audience_id"] for a in emulator.audiences()} == set(ids)
+
+
+def test_one_orphan_is_adopted_once(tmp_path: Path, emulator: Emulator, server: RunningServer) -> None:
+    """Two new resources with equal name and rules, one orphan: one adopts it, the other creates."""
+    project = tmp_path / "project"
+    twins = [Declared("first", "twin audience"), Declared("second", "twin audience")]
+    write_project(project, twins)
+    orphan = create_directly(emulator, twins[0])
+
+    deployment = Deployment(project, server.url)
+    assert deployment.converge(max_runs=1) == 1
+
+    ids = sorted(s.id for s in deployment.state.values())
+    assert len(set(ids)) == 2
+    assert orphan in ids
+    assert sorted(a["audience_id"] for a in emulator.audiences()) == ids
