@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pulumi.dynamic import (
@@ -229,7 +229,7 @@ class AppActivity(_Provider):
         orphan = self._orphans.adopt(
             client,
             spec.advertiser_id,
-            lambda a, now: a.name == spec.name and _created_within(a.create_time, now, ADOPTION_WINDOW),
+            lambda a, now: a.name == spec.name and _created_within(a, now, ADOPTION_WINDOW),
             lambda d: _matches(d, spec),
         )
         if orphan is not None:  # an interrupted deployment created it (recovery.py)
@@ -290,7 +290,7 @@ class AppActivity(_Provider):
         candidates = [
             a.audience_id
             for a in client.list_audiences(spec.advertiser_id)
-            if a.name == spec.name and _created_within(a.create_time, now, ADOPTION_WINDOW)
+            if a.name == spec.name and _created_within(a, now, ADOPTION_WINDOW)
         ]
         found = newest_matching(client, spec.advertiser_id, candidates, lambda d: _matches(d, spec))
         return found.audience_id if found is not None else None
@@ -326,7 +326,7 @@ class AppActivity(_Provider):
         self._orphans.managed(id_)
         client, audiences = self._connected()
         detail = audiences.get(spec.advertiser_id, id_)
-        if detail is None or _expired(detail, client.server_now()):
+        if detail is None or detail.is_expired(client.server_now()):
             return ReadResult("", {})  # gone: the next `pulumi up` creates it again
         live = spec.model_copy(update={"name": detail.name})
         outs = self._outputs(props, live, id_, detail)
@@ -385,25 +385,9 @@ def _with_hint(path: str, reason: str) -> str:
     return reason
 
 
-def _created_within(create_time: str | None, now: datetime, window: timedelta) -> bool:
-    created = _parse_time(create_time)
+def _created_within(audience: AudienceSummary, now: datetime, window: timedelta) -> bool:
+    created = audience.created_at()
     return created is not None and now - window <= created <= now + window
-
-
-def _parse_time(text: str | None) -> datetime | None:
-    """TikTok's "YYYY-MM-DD HH:MM:SS" (UTC) times."""
-    if not text:
-        return None
-    try:
-        return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def _expired(audience: AudienceSummary, server_now: datetime) -> bool:
-    """TikTok keeps expired audiences listed (size 0, unusable); for Pulumi they are gone."""
-    expires = _parse_time(audience.expired_time)
-    return expires is not None and expires <= server_now
 
 
 def _live_spec(detail: AudienceDetail, spec: AudienceSpec) -> AudienceSpec | None:
@@ -602,7 +586,7 @@ class Lookalike(_Provider):
         spec = LookalikeAudienceSpec.model_validate(_lookalike_fields(inputs))
         client, audiences = self._connected()
         summary = audiences.get(spec.advertiser_id, id_)
-        if summary is None or _expired(summary, client.server_now()):
+        if summary is None or summary.is_expired(client.server_now()):
             return ReadResult("", {})  # gone: the next `pulumi up` creates it again
         live = spec.model_copy(update={"name": summary.name or spec.name})
         known = {k: inputs[k] for k in LOOKALIKE_OPTION_KEYS if inputs.get(k) is not None}
@@ -651,7 +635,7 @@ def _find_lost_lookalike(client: TikTokClient, spec: LookalikeAudienceSpec) -> s
         for a in client.list_audiences(spec.advertiser_id)
         if a.name == spec.name
         and a.audience_type == constants.LOOKALIKE_TYPE_NAME
-        and _created_within(a.create_time, now, ADOPTION_WINDOW)
+        and _created_within(a, now, ADOPTION_WINDOW)
     ]
     wanted = spec.to_create_payload()["lookalike_spec"]
     matching = [
