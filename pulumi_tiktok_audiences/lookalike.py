@@ -26,7 +26,13 @@ from pulumi_tiktok_audiences.spec import (
     numeric_id,
 )
 
-__all__ = ["DEFAULT_READINESS_TIMEOUT_SECONDS", "LookalikeAudienceSpec", "LookalikeOptions", "ShareSpec"]
+__all__ = [
+    "DEFAULT_READINESS_TIMEOUT_SECONDS",
+    "LookalikeAudienceSpec",
+    "LookalikeOptions",
+    "ReadinessOptions",
+    "ShareSpec",
+]
 
 DEFAULT_READINESS_TIMEOUT_SECONDS = 600.0
 """How long ``wait_until_targetable`` waits by default: plenty for the emulator, and a bounded
@@ -147,17 +153,25 @@ class LookalikeAudienceSpec(StrictModel):
         return text
 
 
-class LookalikeOptions(StrictModel):
-    """How the provider manages a lookalike; not part of the audience, so never a reason to replace it."""
+class ReadinessOptions(StrictModel):
+    """Whether create waits until TikTok can target the audience; never a reason to replace it."""
 
     wait_until_targetable: bool = Field(
         default=False,
         strict=True,
-        description="Wait in create for the source to be calculated and the lookalike to reach 1,000 people.",
+        description="Wait in create until the audience reaches 1,000 people (TikTok's targeting minimum).",
     )
     readiness_timeout_seconds: float = Field(
         default=DEFAULT_READINESS_TIMEOUT_SECONDS, gt=0, description="How long each wait may last."
     )
+
+
+class LookalikeOptions(ReadinessOptions):
+    """How the provider manages a lookalike; not part of the audience, so never a reason to replace it.
+
+    With ``wait_until_targetable`` create first waits for the source to be calculated.
+    """
+
     refresh_trigger: str | None = Field(
         default=None, description="Change it (any text) to have TikTok recompute the lookalike now."
     )

@@ -34,7 +34,12 @@ from pydantic import ValidationError
 from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.cache import AudienceCache
 from pulumi_tiktok_audiences.errors import AdoptionError, OperationError
-from pulumi_tiktok_audiences.lookalike import LookalikeAudienceSpec, LookalikeOptions, ShareSpec
+from pulumi_tiktok_audiences.lookalike import (
+    LookalikeAudienceSpec,
+    LookalikeOptions,
+    ReadinessOptions,
+    ShareSpec,
+)
 from pulumi_tiktok_audiences.readiness import (
     AudienceSize,
     NotReadyError,
@@ -63,7 +68,9 @@ SPEC_KEYS = (
     "match",
 )
 ADOPT_KEY = "adopt_audience_id"
-INPUT_KEYS = (*SPEC_KEYS, ADOPT_KEY)
+READINESS_KEYS = ("wait_until_targetable", "readiness_timeout_seconds")
+"""How create behaves, not what the audience is: changing them updates state, never TikTok."""
+INPUT_KEYS = (*SPEC_KEYS, ADOPT_KEY, *READINESS_KEYS)
 OUTPUT_KEYS = ("audience_id", "size", "targetable", "is_valid", "expire_time", "summary")
 # Inputs TikTok cannot change in place (reference §2.2: update takes a name, and a one-way
 # NORMAL -> REACH_FREQUENCY sub-type change, nothing else).
@@ -185,9 +192,16 @@ class AppActivity(_Provider):
                 if not any(_related(path, property_path(u)) for u in unknown):
                     failures.append(CheckFailure(path, _with_hint(path, reason)))
             return CheckResult(inputs, failures)
+        given = {k: inputs[k] for k in READINESS_KEYS if inputs.get(k) is not None}
+        readiness: dict[str, Any] = {}
+        if given and not _unknown_paths(given):
+            try:
+                readiness = ReadinessOptions.model_validate(given).model_dump(include=set(given))
+            except ValidationError as exc:
+                failures.extend(CheckFailure(path, reason) for path, reason in error_paths(exc))
         if unknown or failures:
             return CheckResult(inputs, failures)
-        canonical = props_from_spec(spec)
+        canonical = {**props_from_spec(spec), **readiness}
         if adopt is not None:
             canonical[ADOPT_KEY] = str(adopt)
         return CheckResult(canonical, [])
@@ -196,7 +210,7 @@ class AppActivity(_Provider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         self._ensure_configured()
         self._orphans.managed(_id)  # in the stack's state: never adopted as an orphan
-        unknown_keys = {str(p[0]) for p in _unknown_paths({k: news.get(k) for k in SPEC_KEYS}) if p}
+        unknown_keys = _unknown_keys(news, (*SPEC_KEYS, *READINESS_KEYS))
         if unknown_keys:
             # Preview with values not known yet: report what may change, and what would replace.
             return DiffResult(
@@ -215,7 +229,12 @@ class AppActivity(_Provider):
         if aligned.replacement_key() != new.replacement_key() or not sub_type_in_place:
             old_props, new_props = props_from_spec(old), props_from_spec(new)
             replaces = [k for k in REPLACE_KEYS if old_props.get(k) != new_props.get(k)] or ["include"]
-        changes = bool(replaces) or old.name != new.name or old.audience_sub_type != new.audience_sub_type
+        changes = (
+            bool(replaces)
+            or old.name != new.name
+            or old.audience_sub_type != new.audience_sub_type
+            or _readiness(olds) != _readiness(news)
+        )
         return DiffResult(changes=changes, replaces=replaces, delete_before_replace=False)
 
     # -- create --------------------------------------------------------------------------------
@@ -225,7 +244,8 @@ class AppActivity(_Provider):
         adopt = props.get(ADOPT_KEY)
         if adopt is not None:
             detail = self._adopt(client, audiences, spec, str(adopt))
-            return CreateResult(detail.audience_id, self._outputs(props, spec, detail.audience_id, detail))
+            outs = self._outputs(props, spec, detail.audience_id, detail)
+            return CreateResult(detail.audience_id, self._when_ready(client, outs, props, created=False))
         orphan = self._orphans.adopt(
             client,
             spec.advertiser_id,
@@ -233,10 +253,42 @@ class AppActivity(_Provider):
             lambda d: _matches(d, spec),
         )
         if orphan is not None:  # an interrupted deployment created it (recovery.py)
-            return CreateResult(orphan.audience_id, self._outputs(props, spec, orphan.audience_id, orphan))
+            outs = self._outputs(props, spec, orphan.audience_id, orphan)
+            return CreateResult(orphan.audience_id, self._when_ready(client, outs, props, created=True))
         audience_id = self._create_once(client, spec)
         audiences.forget(spec.advertiser_id, audience_id)
-        return CreateResult(audience_id, self._outputs(props, spec, audience_id, None))
+        outs = self._outputs(props, spec, audience_id, None)
+        return CreateResult(audience_id, self._when_ready(client, outs, props, created=True))
+
+    def _when_ready(
+        self, client: TikTokClient, outs: dict[str, Any], props: dict[str, Any], *, created: bool
+    ) -> dict[str, Any]:
+        """``outs`` once the audience is targetable, if ``wait_until_targetable`` asks for it.
+
+        A wait that times out fails the create; an audience it made is deleted again so that
+        nothing is left outside the stack (an adopted one is left as it was).
+        """
+        options = _readiness(props)
+        if not options.wait_until_targetable:
+            return outs
+        advertiser_id, audience_id = str(outs["advertiser_id"]), str(outs["audience_id"])
+        try:
+            size = _wait_for(
+                client,
+                advertiser_id,
+                audience_id,
+                is_targetable,
+                options,
+                f"audience {audience_id} to be targetable",
+            )
+        except NotReadyError as exc:
+            if not created:
+                raise
+            _delete_audience(self._connected(), advertiser_id, audience_id, outs.get("name"))
+            raise NotReadyError(
+                f"{exc} Audience {audience_id} was deleted again, so nothing is left behind.", exc.last
+            ) from None
+        return {**outs, **_size_outputs(size)}
 
     def _create_once(self, client: TikTokClient, spec: AudienceSpec) -> str:
         """Create exactly one audience, even when TikTok's answers to create calls are lost.
@@ -371,7 +423,13 @@ class AppActivity(_Provider):
         outs = outputs_for(spec, audience_id, detail)
         if props.get(ADOPT_KEY) is not None:
             outs[ADOPT_KEY] = str(props[ADOPT_KEY])
+        outs.update({k: props[k] for k in READINESS_KEYS if props.get(k) is not None})
         return outs
+
+
+def _readiness(props: dict[str, Any]) -> ReadinessOptions:
+    """The readiness options in a property bag that ``check`` accepted (defaults when absent)."""
+    return ReadinessOptions.model_validate({k: props[k] for k in READINESS_KEYS if props.get(k) is not None})
 
 
 def _related(a: str, b: str) -> bool:
@@ -510,7 +568,7 @@ class Lookalike(_Provider):
         options = LookalikeOptions.model_validate({k: inputs.get(k) for k in LOOKALIKE_OPTION_KEYS})
         client, audiences = self._connected()
         if options.wait_until_targetable:
-            self._wait(
+            _wait_for(
                 client,
                 spec.advertiser_id,
                 spec.source_audience_id,
@@ -540,7 +598,7 @@ class Lookalike(_Provider):
         size = None
         if options.wait_until_targetable:
             try:
-                size = self._wait(
+                size = _wait_for(
                     client,
                     spec.advertiser_id,
                     audience_id,
@@ -555,31 +613,6 @@ class Lookalike(_Provider):
                     f"{exc} Lookalike {audience_id} was deleted again, so nothing is left behind.", exc.last
                 ) from None
         return CreateResult(audience_id, _lookalike_outputs(inputs, spec, audience_id, size, None))
-
-    def _wait(
-        self,
-        client: TikTokClient,
-        advertiser_id: str,
-        audience_id: str,
-        ready: Callable[[AudienceSize], bool],
-        options: LookalikeOptions,
-        what: str,
-    ) -> AudienceSize:
-        try:
-            return wait_until(
-                client,
-                advertiser_id,
-                audience_id,
-                ready,
-                timeout_seconds=options.readiness_timeout_seconds,
-                what=what,
-            )
-        except NotReadyError as exc:
-            raise NotReadyError(
-                f"{exc} Raise readiness_timeout_seconds, or set wait_until_targetable to false and "
-                "run `pulumi up` again once TikTok is done.",
-                exc.last,
-            ) from None
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         inputs = self._with_default_advertiser(props)
@@ -617,7 +650,7 @@ class Lookalike(_Provider):
         for key in ("size", "is_valid", "targetable", "expire_time"):
             outs[key] = olds.get(key)
         if refresh and options.wait_until_targetable:
-            size = self._wait(
+            size = _wait_for(
                 client, spec.advertiser_id, id_, is_targetable, options, f"lookalike {id_} to be targetable"
             )
             outs.update(_size_outputs(size))
@@ -662,6 +695,32 @@ def _find_lost_lookalike(client: TikTokClient, spec: LookalikeAudienceSpec) -> s
     if not matching:
         return None
     return max(matching, key=lambda d: (d.create_time or "", d.audience_id)).audience_id
+
+
+def _wait_for(
+    client: TikTokClient,
+    advertiser_id: str,
+    audience_id: str,
+    ready: Callable[[AudienceSize], bool],
+    options: ReadinessOptions,
+    what: str,
+) -> AudienceSize:
+    """Poll until ``ready``; on timeout the error says how to go on."""
+    try:
+        return wait_until(
+            client,
+            advertiser_id,
+            audience_id,
+            ready,
+            timeout_seconds=options.readiness_timeout_seconds,
+            what=what,
+        )
+    except NotReadyError as exc:
+        raise NotReadyError(
+            f"{exc} Raise readiness_timeout_seconds, or set wait_until_targetable to false and "
+            "run `pulumi up` again once TikTok is done.",
+            exc.last,
+        ) from None
 
 
 def _size_outputs(size: AudienceSize | None) -> dict[str, Any]:

@@ -82,6 +82,8 @@ class AppActivityAudience(pulumi.dynamic.Resource, module="tiktok", name="AppAct
         audience_sub_type: pulumi.Input[str] | None = None,
         match: pulumi.Input[str] | None = None,
         adopt_audience_id: pulumi.Input[str] | None = None,
+        wait_until_targetable: pulumi.Input[bool] | None = None,
+        readiness_timeout_seconds: pulumi.Input[float] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Declare an audience.
@@ -90,7 +92,9 @@ class AppActivityAudience(pulumi.dynamic.Resource, module="tiktok", name="AppAct
         ``tiktok:advertiserId`` (or TIKTOK_ADVERTISER_ID); ``app_ids`` is the event source of
         every rule that gives none. ``adopt_audience_id`` takes over an existing audience (after
         checking that it matches) instead of creating one: ``pulumi import`` cannot work for
-        dynamic providers (pulumi/pulumi#16175).
+        dynamic providers (pulumi/pulumi#16175). ``wait_until_targetable`` (off by default) makes
+        the create wait, up to ``readiness_timeout_seconds`` (600), until the audience has the 1,000
+        people an ad group needs; a timeout deletes the new audience again and fails.
         """
         props: dict[str, Any] = {
             "advertiser_id": advertiser_id,
@@ -103,6 +107,8 @@ class AppActivityAudience(pulumi.dynamic.Resource, module="tiktok", name="AppAct
             "audience_sub_type": audience_sub_type,
             "match": match,
             "adopt_audience_id": adopt_audience_id,
+            "wait_until_targetable": wait_until_targetable,
+            "readiness_timeout_seconds": readiness_timeout_seconds,
             # Outputs: declared so that Pulumi exposes them as attributes.
             "audience_id": None,
             "size": None,

@@ -86,6 +86,16 @@ def test_create_makes_one_audience_and_echoes_every_input(
     ]
 
 
+def test_create_with_wait_until_targetable_returns_a_targetable_audience(
+    engine: Engine, emulator: Emulator, name: str
+) -> None:
+    id_, outs = engine.create(declared(name=name, wait_until_targetable=True, readiness_timeout_seconds=10))
+
+    assert outs["targetable"] is True
+    assert outs["size"] >= constants.TARGETABLE_MIN_SIZE
+    assert [a["audience_id"] for a in named(emulator, name)] == [id_]
+
+
 def test_create_whose_answer_is_lost_adopts_instead_of_duplicating(
     engine: Engine, emulator: Emulator, name: str
 ) -> None:

@@ -38,7 +38,8 @@ from pulumi_tiktok_audiences.errors import (
     OperationError,
     TikTokAudiencesError,
 )
-from pulumi_tiktok_audiences.provider import AppActivity
+from pulumi_tiktok_audiences.provider import AppActivity, spec_from_props
+from pulumi_tiktok_audiences.readiness import NotReadyError
 from pulumi_tiktok_audiences.settings import (
     ADVERTISER_ENV,
     ADVERTISER_KEY,
@@ -487,3 +488,67 @@ def test_adoption_of_a_nonexistent_audience_fails(provider: AppActivity) -> None
     with pytest.raises(AdoptionError) as caught:
         provider.create(checked(provider, adopt_audience_id="7399999999999999999"))
     assert "no such audience" in str(caught.value)
+
+
+# --- readiness --------------------------------------------------------------------------------------
+
+
+def test_create_can_wait_until_the_audience_is_targetable(provider: AppActivity, emulator: Emulator) -> None:
+    id_, outs = create(provider, wait_until_targetable=True, readiness_timeout_seconds=5)
+    assert outs["targetable"] is True
+    assert outs["size"] >= constants.TARGETABLE_MIN_SIZE
+    assert (outs["wait_until_targetable"], outs["readiness_timeout_seconds"]) == (True, 5)
+    assert [a["audience_id"] for a in live(emulator)] == [id_]
+
+
+def test_a_create_that_never_becomes_targetable_times_out_and_leaves_nothing(
+    provider: AppActivity, emulator: Emulator
+) -> None:
+    narrow = checked(
+        provider,
+        include=[rule("LOAN_DISBURSAL", 30)],
+        exclude=[],
+        wait_until_targetable=True,
+        readiness_timeout_seconds=0.2,
+    )
+    with pytest.raises(NotReadyError, match=r"readiness_timeout_seconds.*deleted again"):
+        provider.create(narrow)
+    assert live(emulator) == []
+
+
+def test_an_adopted_audience_is_not_deleted_when_the_wait_times_out(
+    provider: AppActivity, emulator: Emulator, tiktok: TikTokClient
+) -> None:
+    spec_inputs = checked(provider, include=[rule("LOAN_DISBURSAL", 30)], exclude=[])
+    existing = tiktok.create_rule_audience(spec_from_props(spec_inputs).to_create_payload())
+    adopting = {
+        **spec_inputs,
+        "adopt_audience_id": existing,
+        "wait_until_targetable": True,
+        "readiness_timeout_seconds": 0.2,
+    }
+    with pytest.raises(NotReadyError):
+        provider.create(adopting)
+    assert [a["audience_id"] for a in live(emulator)] == [existing]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "path"),
+    [
+        ({"wait_until_targetable": "yes"}, "wait_until_targetable"),
+        ({"readiness_timeout_seconds": 0}, "readiness_timeout_seconds"),
+    ],
+)
+def test_check_refuses_bad_readiness_options(
+    provider: AppActivity, overrides: dict[str, Any], path: str
+) -> None:
+    failures = provider.check({}, declared(**overrides)).failures
+    assert [f.property for f in failures] == [path]
+
+
+def test_changing_readiness_options_updates_state_without_replacing(provider: AppActivity) -> None:
+    id_, outs = create(provider)
+    news = checked(provider, wait_until_targetable=True)
+    result = provider.diff(id_, outs, news)
+    assert (result.changes, result.replaces) == (True, [])
+    assert provider.update(id_, outs, news).outs["wait_until_targetable"] is True
