@@ -71,19 +71,9 @@ ADOPT_KEY = "adopt_audience_id"
 READINESS_KEYS = ("wait_until_targetable", "readiness_timeout_seconds")
 """How create behaves, not what the audience is: changing them updates state, never TikTok."""
 INPUT_KEYS = (*SPEC_KEYS, ADOPT_KEY, *READINESS_KEYS)
-OUTPUT_KEYS = ("audience_id", "size", "targetable", "is_valid", "expire_time", "summary")
 # Inputs TikTok cannot change in place (reference §2.2: update takes a name, and a one-way
 # NORMAL -> REACH_FREQUENCY sub-type change, nothing else).
-REPLACE_KEYS = (
-    "advertiser_id",
-    "app_ids",
-    "include",
-    "exclude",
-    "auto_refresh",
-    "retention_in_days",
-    "audience_sub_type",
-    "match",
-)
+REPLACE_KEYS = tuple(key for key in SPEC_KEYS if key != "name")
 ADOPTION_WINDOW = timedelta(minutes=15)
 """How recent an audience must be to count as the lost result of our own create call (in this
 process, or in an interrupted earlier deployment: recovery.py)."""
