@@ -311,6 +311,12 @@ def emulator() -> None:
     "--advertiser", "advertisers", multiple=True, help="An advertiser ID the tokens may use (repeatable)."
 )
 @click.option("--app", "apps", multiple=True, help="An app ID every advertiser owns (repeatable).")
+@click.option(
+    "--answer-shape",
+    metavar="SHAPE",
+    help="How get spells rules: backend (default: TikTok's backend shape), adgroup or request. "
+    "Default: $TIKTOK_EMULATOR_ANSWER_SHAPE, else backend.",
+)
 def serve(
     host: str,
     port: int,
@@ -319,6 +325,7 @@ def serve(
     tokens: tuple[str, ...],
     advertisers: tuple[str, ...],
     apps: tuple[str, ...],
+    answer_shape: str | None,
 ) -> None:
     """Serve the emulator over HTTP; the first line of output is its URL.
 
@@ -353,7 +360,11 @@ def serve(
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    with Emulator(db, seed=seed) as instance, instance.serve(host, port) as server:
+    try:
+        instance = Emulator(db, seed=seed, answer_shape=answer_shape)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--answer-shape") from None
+    with instance, instance.serve(host, port) as server:
         click.echo(server.url)
         sys.stdout.flush()
         names = ", ".join(a.advertiser_id for a in seed.advertisers)

@@ -156,6 +156,26 @@ PARAMETER_FILTER_OPERATORS: Final[tuple[str, ...]] = (
 PARAMETER_FILTER_VALUES_MAX: Final = 10  # Y:rule_create parameter_filters[].values maxItems
 PARAMETER_FILTER_VALUE_MAX_LEN: Final = 100  # ... each value maxLength
 
+# The gateway's integer for each request enum (x-open-enum "value" of Y:rule_create and
+# Y:lookalike_create). TikTok converts request enums to these and returns get's ``rule`` (and
+# lookalike_spec) from its backend unconverted, so answers may hold either form (reference §6.1).
+AUDIENCE_TYPE_CODES: Final = {
+    "ENGAGEMENT": 2,
+    "APP": 3,
+    "PIXEL": 4,
+    "LEAD_GENERATION": 15,
+    "BUSINESS_ACCOUNT": 16,
+    "TIKTOK_SHOP": 21,
+    "OFFLINE": 25,
+    "ENGAGEMENT_ORGANIC_VIDEO": 100,
+    "ENGAGEMENT_LIVE_VIDEO": 200,
+}  # SecondPartyAudienceType
+AUDIENCE_SUB_TYPE_CODES: Final = {"NORMAL": 0, "REACH_FREQUENCY": 1}  # AudienceSubType
+RULE_SET_OPERATOR_CODES: Final = {"OR": 2}  # RuleSetOperatorType
+FILTER_SET_OPERATOR_CODES: Final = {"AND": 1, "OR": 2}  # FilterSetOperatorType
+FILTER_OPERATOR_CODES: Final = {"EQ": 1}  # FilterFieldOperatorType
+LOOKALIKE_SIZE_CODES: Final = {"NARROW": 10, "BALANCED": 20, "BROAD": 30}  # DmpLookalikeAudienceSizeType
+
 # --- Return codes (reference §4.1, names from the official SDK's tiktok_code.py) -------------
 CODE_OK: Final = 0
 CODE_INVALID_PARAMS: Final = 40000

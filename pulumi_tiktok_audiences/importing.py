@@ -5,7 +5,9 @@
 Each becomes a catalog entry with ``adopt_audience_id``, so the next ``pulumi up`` takes it over
 through the provider's adoption check instead of calling ``rule/create``. Everything else
 (lookalikes, customer files, rules the spec cannot express, audiences shared in by another
-advertiser, expired ones) is reported as skipped, with the reason, and left alone.
+advertiser, expired ones) is reported as skipped, with the reason, and left alone. An audience
+whose answer cannot be read (reading.py) is never guessed at: it is skipped as NOT VERIFIED, with
+what to do.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import ValidationError
 
-from pulumi_tiktok_audiences import constants
+from pulumi_tiktok_audiences import constants, reading
 from pulumi_tiktok_audiences.spec import AppEvent, AudienceSpec, error_paths
 
 if TYPE_CHECKING:
@@ -31,6 +33,11 @@ if TYPE_CHECKING:
 __all__ = ["AccountImport", "Adopted", "Skipped", "classify", "fetch_details"]
 
 _KEY_MAX = 60
+_UNVERIFIED = "NOT VERIFIED"
+_CHECK = (
+    "check it in TikTok Ads Manager and, to manage it, declare it as it is with adopt_audience_id "
+    "set to its id"
+)
 
 
 @dataclass(frozen=True)
@@ -98,24 +105,20 @@ def _adoptable(advertiser_id: str, detail: AudienceDetail, server_now: datetime)
     owner = detail.owner_id or advertiser_id
     if detail.is_creator is False or owner != advertiser_id:
         return f"shared in by advertiser {owner}: only its owner can change it"
-    if detail.type != constants.APP_ACTIVITY_TYPE_NAME:
+    kind = reading.is_app_activity(detail.type)
+    if kind is False:
         return "only App Activity audiences can be managed"
     if detail.is_expired(server_now):  # Pulumi's read would drop it, as gone
         return f"expired on {detail.expired_time}: TikTok lists it, but it can no longer be used or changed"
-    if not detail.rule:
-        return "TikTok reported no rule for it"
     try:
-        return AudienceSpec.from_rule_text(
-            advertiser_id,
-            detail.name or "",
-            detail.rule,
-            auto_refresh=bool(detail.is_auto_refresh),  # as the provider reads a live audience
-            audience_sub_type=detail.audience_sub_type or "NORMAL",
-        )
+        spec = reading.live_spec(detail, advertiser_id, retention_in_days=None)
     except ValidationError as exc:
         return "its settings are not valid here: " + "; ".join(f"{p}: {m}" for p, m in error_paths(exc))
-    except ValueError as exc:
-        return f"its rule cannot be expressed as an App Activity spec: {exc}"
+    except reading.UnreadableAnswerError as exc:
+        return f"{_UNVERIFIED}: its rules could not be read from TikTok's answer ({exc}); {_CHECK}"
+    if kind is None:  # readable rules, but TikTok did not say it is an App Activity audience
+        return f"{_UNVERIFIED}: TikTok's answer does not say what type of audience it is; {_CHECK}"
+    return spec
 
 
 def _unique_key(name: str, audience_id: str, taken: set[str]) -> str:

@@ -10,21 +10,26 @@ reports; everything that can be checked before an API call is checked here, with
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, WithJsonSchema, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from pulumi_tiktok_audiences import constants as c
+from pulumi_tiktok_audiences.reading import UnreadableAnswerError
 from pulumi_tiktok_audiences.spec import (
     AdvertiserId,
     AudienceName,
     StrictModel,
     canonical_ids,
+    error_paths,
     id_schema,
     item_count,
     numeric_id,
 )
+
+if TYPE_CHECKING:
+    from pulumi_tiktok_audiences.client.models import LookalikeSpec
 
 __all__ = [
     "DEFAULT_READINESS_TIMEOUT_SECONDS",
@@ -83,10 +88,26 @@ _Placement = Annotated[
     BeforeValidator(_one_of(c.LOOKALIKE_PLACEMENTS, "a placement")),
     WithJsonSchema({"type": "string", "enum": list(c.LOOKALIKE_PLACEMENTS)}),
 ]
+_NORMAL = c.AUDIENCE_SUB_TYPES[0]
+
+
+def _normal_only(value: object) -> object:
+    """TikTok's lookalike/create has no audience_sub_type (Y:lookalike_create) and update refuses
+    one on lookalikes (reference §2.2): NORMAL is the only sub-type a lookalike can have."""
+    checked = _one_of(c.AUDIENCE_SUB_TYPES, "audience_sub_type")(value)
+    if checked != _NORMAL:
+        raise PydanticCustomError(
+            "lookalike_sub_type",
+            f"a lookalike audience can only be {_NORMAL}: TikTok's lookalike/create takes no "
+            f"audience_sub_type and update refuses to change it on lookalikes; got {value!r}",
+        )
+    return checked
+
+
 _SubType = Annotated[
     str,
-    BeforeValidator(_one_of(c.AUDIENCE_SUB_TYPES, "audience_sub_type")),
-    WithJsonSchema({"type": "string", "enum": list(c.AUDIENCE_SUB_TYPES)}),
+    BeforeValidator(_normal_only),
+    WithJsonSchema({"type": "string", "enum": [_NORMAL]}),
 ]
 
 
@@ -125,10 +146,9 @@ class LookalikeAudienceSpec(StrictModel):
 
     def to_create_payload(self) -> dict[str, Any]:
         """The exact JSON body of ``POST /dmp/custom_audience/lookalike/create/``."""
-        return {
+        return {  # only the fields Y:lookalike_create documents (no audience_sub_type)
             "advertiser_id": self.advertiser_id,
             "custom_audience_name": self.name,
-            "audience_sub_type": self.audience_sub_type,
             "lookalike_spec": {
                 "source_audience_id": self.source_audience_id,
                 "include_source": self.include_source,
@@ -138,6 +158,37 @@ class LookalikeAudienceSpec(StrictModel):
                 "audience_size": self.audience_size,
             },
         }
+
+    def mismatches(self, live: LookalikeSpec) -> list[str]:
+        """How TikTok's report of a lookalike (get's lookalike_spec, either naming) differs from this.
+
+        Raises UnreadableAnswerError when the report lacks a setting or holds one this spec cannot
+        read: a lookalike is never matched by guess.
+        """
+        fields = {
+            "source_audience_id": live.source_audience_id,
+            "locations": live.location_ids,
+            "audience_size": live.audience_size,
+            "mobile_os": live.mobile_os,
+            "placements": live.placements,
+            "include_source": live.include_source,
+        }
+        missing = [key for key, value in fields.items() if value is None]
+        if missing:
+            raise UnreadableAnswerError(f"TikTok's lookalike_spec does not report {', '.join(missing)}")
+        try:
+            reported = LookalikeAudienceSpec.model_validate(
+                {"advertiser_id": self.advertiser_id, "name": self.name, **fields}
+            )
+        except ValidationError as exc:
+            problems = "; ".join(f"{path}: {message}" for path, message in error_paths(exc))
+            raise UnreadableAnswerError(f"TikTok's lookalike_spec cannot be read ({problems})") from None
+        theirs, ours = reported.replacement_key(), self.replacement_key()
+        return [
+            f"{key}: TikTok has {theirs[key]!r}, declared {ours[key]!r}"
+            for key in ours
+            if theirs[key] != ours[key]
+        ]
 
     def summary(self) -> str:
         """The audience in plain English, for previews, docs and the CLI."""

@@ -31,7 +31,7 @@ from pulumi.dynamic import (
 from pulumi.output import Unknown
 from pydantic import ValidationError
 
-from pulumi_tiktok_audiences import constants
+from pulumi_tiktok_audiences import constants, reading
 from pulumi_tiktok_audiences.cache import AudienceCache
 from pulumi_tiktok_audiences.errors import AdoptionError, OperationError
 from pulumi_tiktok_audiences.lookalike import (
@@ -52,7 +52,12 @@ from pulumi_tiktok_audiences.settings import ADVERTISER_KEY, ProviderSettings, p
 from pulumi_tiktok_audiences.spec import AudienceSpec, error_paths, property_path
 
 if TYPE_CHECKING:
-    from pulumi_tiktok_audiences.client import AudienceDetail, AudienceSummary, TikTokClient
+    from pulumi_tiktok_audiences.client import (
+        AudienceDetail,
+        AudienceSummary,
+        CreatedWithoutIdError,
+        TikTokClient,
+    )
 
 # Property names as they appear in Pulumi state. Inputs are what the program declares; outputs
 # are computed by TikTok and never cause a diff.
@@ -246,6 +251,7 @@ class AppActivity(_Provider):
             outs = self._outputs(props, spec, orphan.audience_id, orphan)
             return CreateResult(orphan.audience_id, self._when_ready(client, outs, props, created=True))
         audience_id = self._create_once(client, spec)
+        self._orphans.managed(audience_id)  # ours: never claimed as another create's result
         audiences.forget(spec.advertiser_id, audience_id)
         outs = self._outputs(props, spec, audience_id, None)
         return CreateResult(audience_id, self._when_ready(client, outs, props, created=True))
@@ -287,13 +293,20 @@ class AppActivity(_Provider):
         did not create it, so sending the create again is as safe as any retried call, and it is
         retried like one: with the provider's backoff, within its bounds (attempts and time).
         """
-        from pulumi_tiktok_audiences.client import OutcomeUnknownError, RetriesExhaustedError, TikTokError
+        from pulumi_tiktok_audiences.client import (
+            CreatedWithoutIdError,
+            OutcomeUnknownError,
+            RetriesExhaustedError,
+            TikTokError,
+        )
 
         where = f"Creating audience {spec.name!r} for advertiser {spec.advertiser_id}"
 
         def attempt() -> str:
             try:
                 return client.create_rule_audience(spec.to_create_payload())
+            except CreatedWithoutIdError as created:  # TikTok created it: never sent again
+                return self._find_created(client, spec, where, created)
             except OutcomeUnknownError as lost:
                 try:
                     found = self._find_lost_create(client, spec)
@@ -327,15 +340,38 @@ class AppActivity(_Provider):
             ) from None
 
     def _find_lost_create(self, client: TikTokClient, spec: AudienceSpec) -> str | None:
-        """The audience our lost create made, if any: same name and rules, created moments ago."""
-        now = client.server_now()
-        candidates = [
-            a.audience_id
-            for a in client.list_audiences(spec.advertiser_id)
-            if a.name == spec.name and _created_within(a, now, ADOPTION_WINDOW)
-        ]
-        found = newest_matching(client, spec.advertiser_id, candidates, lambda d: _matches(d, spec))
+        """The audience our create made, if any: new since this process began creating, unclaimed,
+        same name and rules, created moments ago (recovery.py)."""
+        found = self._orphans.claim_new(
+            client,
+            spec.advertiser_id,
+            lambda a, now: a.name == spec.name and _created_within(a, now, ADOPTION_WINDOW),
+            lambda d: _matches(d, spec),
+        )
         return found.audience_id if found is not None else None
+
+    def _find_created(
+        self, client: TikTokClient, spec: AudienceSpec, where: str, created: CreatedWithoutIdError
+    ) -> str:
+        """The audience a create answered with code 0 but no readable id made; else an error saying
+        how to find it (never a second create)."""
+        from pulumi_tiktok_audiences.client import TikTokError
+
+        minutes = ADOPTION_WINDOW.seconds // 60
+        advice = (
+            f"Run `pulumi up` again within {minutes} minutes: it adopts the audience once TikTok lists it. "
+            f"Otherwise find audience {spec.name!r} of advertiser {spec.advertiser_id} in TikTok Ads Manager "
+            "and set adopt_audience_id to its id."
+        )
+        try:
+            found = self._find_lost_create(client, spec)
+        except TikTokError as exc:
+            raise OperationError(f"{where}: {created}. Looking for it failed: {exc}. {advice}") from None
+        if found is None:
+            raise OperationError(
+                f"{where}: {created}. No new audience with that name and rules is listed. {advice}"
+            )
+        return found
 
     def _adopt(
         self, client: TikTokClient, audiences: AudienceCache, spec: AudienceSpec, audience_id: str
@@ -347,7 +383,10 @@ class AppActivity(_Provider):
             raise AdoptionError(
                 f"adopt_audience_id {audience_id}: advertiser {spec.advertiser_id} has no such audience."
             )
-        problems = _mismatches(detail, spec)
+        try:
+            problems = _mismatches(detail, spec)
+        except reading.UnverifiableAudienceError:
+            problems = []  # adopt_audience_id is the user's word, given after checking it (as advised)
         if problems:
             raise AdoptionError(
                 f"adopt_audience_id {audience_id} does not match the declared audience: "
@@ -438,37 +477,12 @@ def _created_within(audience: AudienceSummary, now: datetime, window: timedelta)
     return created is not None and now - window <= created <= now + window
 
 
-def _live_spec(detail: AudienceDetail, spec: AudienceSpec) -> AudienceSpec | None:
-    """The spec of a live audience, from the rule text TikTok returns; None if unreadable."""
-    if not detail.rule:
-        return None
-    try:
-        return AudienceSpec.from_rule_text(
-            advertiser_id=spec.advertiser_id,
-            name=detail.name or "",
-            rule=detail.rule,
-            auto_refresh=bool(detail.is_auto_refresh),
-            retention_in_days=spec.retention_in_days,
-            audience_sub_type=detail.audience_sub_type or "NORMAL",
-        )
-    except ValueError:
-        return None
-
-
 def _mismatches(detail: AudienceDetail, spec: AudienceSpec) -> list[str]:
-    """Why a live audience is not the declared one (empty when it is; names may differ)."""
-    problems: list[str] = []
-    if detail.type and detail.type != constants.APP_ACTIVITY_TYPE_NAME:
-        problems.append(f"it is a {detail.type!r}, not an App Activity audience")
-        return problems
-    live = _live_spec(detail, spec)
-    if live is None:
-        problems.append("its rules could not be read from TikTok's answer")
-        return problems
-    aligned = live.model_copy(update={"name": spec.name})
-    if aligned.replacement_key() != spec.replacement_key():
-        problems.append(f"TikTok has: {live.summary()} Declared: {spec.summary()}")
-    return problems
+    """Why a live audience is not the declared one (empty when it is; names may differ).
+
+    Raises UnverifiableAudienceError when TikTok's answer cannot tell (reading.py): never a guess.
+    """
+    return reading.mismatches(detail, spec)
 
 
 def _matches(detail: AudienceDetail, spec: AudienceSpec) -> bool:
@@ -551,7 +565,7 @@ class Lookalike(_Provider):
         return DiffResult(changes=changes, replaces=replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        from pulumi_tiktok_audiences.client import OutcomeUnknownError, TikTokError
+        from pulumi_tiktok_audiences.client import CreatedWithoutIdError, OutcomeUnknownError, TikTokError
 
         inputs = _lookalike_inputs(props)
         spec = LookalikeAudienceSpec.model_validate(_lookalike_fields(inputs))
@@ -568,6 +582,15 @@ class Lookalike(_Provider):
             )
         try:
             audience_id = client.create_lookalike(spec.to_create_payload())
+        except CreatedWithoutIdError as created:  # TikTok created it: never sent again
+            found = _find_lost_lookalike(client, spec)
+            if found is None:
+                raise OperationError(
+                    f"Creating lookalike audience {spec.name!r}: {created}. No new lookalike with that name "
+                    "and settings is listed yet. Find it in TikTok Ads Manager and delete it before running "
+                    "`pulumi up` again (a lookalike cannot be adopted), or it stays outside the stack."
+                ) from None
+            audience_id = found
         except OutcomeUnknownError as exc:
             found = _find_lost_lookalike(client, spec)
             if found is None:
@@ -651,40 +674,27 @@ class Lookalike(_Provider):
 
 
 def _find_lost_lookalike(client: TikTokClient, spec: LookalikeAudienceSpec) -> str | None:
-    """The lookalike a create whose answer was lost made, if any: same name and spec, made moments ago."""
+    """The lookalike our create made, if any: same name and settings (read under either naming,
+    reading.py), made moments ago. One whose settings cannot be read stops the search: no guess."""
     now = client.server_now()
     candidates = [
         a.audience_id
         for a in client.list_audiences(spec.advertiser_id)
         if a.name == spec.name
-        and a.audience_type == constants.LOOKALIKE_TYPE_NAME
+        and reading.is_lookalike(a.audience_type) is not False
         and _created_within(a, now, ADOPTION_WINDOW)
     ]
-    wanted = spec.to_create_payload()["lookalike_spec"]
-    matching = [
-        d
-        for d in (client.get_audiences(spec.advertiser_id, candidates) if candidates else [])
-        if any(
-            (
-                s.source_audience_id,
-                s.audience_size,
-                s.mobile_os,
-                s.include_source,
-                sorted(s.location_ids or []),
-            )
-            == (
-                wanted["source_audience_id"],
-                wanted["audience_size"],
-                wanted["mobile_os"],
-                wanted["include_source"],
-                sorted(wanted["location_ids"]),
-            )
-            for s in d.lookalike_spec
-        )
-    ]
-    if not matching:
-        return None
-    return max(matching, key=lambda d: (d.create_time or "", d.audience_id)).audience_id
+
+    def matches(detail: AudienceDetail) -> bool:
+        try:
+            if not detail.lookalike_spec:
+                raise reading.UnreadableAnswerError("TikTok's answer holds no lookalike_spec")
+            return any(not spec.mismatches(live) for live in detail.lookalike_spec)
+        except reading.UnreadableAnswerError as exc:
+            raise reading.UnverifiableAudienceError(detail, str(exc), lookalike=True) from None
+
+    found = newest_matching(client, spec.advertiser_id, candidates, matches)
+    return found.audience_id if found is not None else None
 
 
 def _wait_for(

@@ -82,6 +82,29 @@ class OrphanFinder:
                 self.managed(found.audience_id)
             return found
 
+    def claim_new(
+        self, client: TikTokClient, advertiser_id: str, candidate: Candidate, matches: Matches
+    ) -> AudienceDetail | None:
+        """The audience our own create just made, when TikTok's answer did not name it.
+
+        Listed now: the newest matching audience that was not there before this process created
+        anything (the first listing) and that no resource has claimed yet, which it then claims.
+        """
+        with self._advertiser_lock(advertiser_id):
+            before = {a.audience_id for a in self._listings.get(advertiser_id, ([], None))[0]}
+            audiences = client.list_audiences(advertiser_id)
+            now = client.server_now()
+            with self._lock:
+                ids = [
+                    a.audience_id
+                    for a in audiences
+                    if a.audience_id not in before and a.audience_id not in self._taken and candidate(a, now)
+                ]
+            found = newest_matching(client, advertiser_id, ids, matches)
+            if found is not None:
+                self.managed(found.audience_id)
+            return found
+
     def _advertiser_lock(self, advertiser_id: str) -> threading.Lock:
         with self._lock:
             return self._locks.setdefault(advertiser_id, threading.Lock())

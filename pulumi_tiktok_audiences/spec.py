@@ -7,7 +7,6 @@ provider, the CLI and the catalog share it and importing it stays cheap.
 """
 
 import difflib
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum, auto
@@ -516,18 +515,23 @@ class AudienceSpec(StrictModel):
         retention_in_days: int | None = None,
         audience_sub_type: str = "NORMAL",
     ) -> Self:
-        """Like from_rule_spec, for the JSON text TikTok's ``get`` returns as ``rule``."""
-        try:
-            rule_spec = json.loads(rule)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"rule is not JSON text ({exc.msg} at character {exc.pos})") from None
-        return cls.from_rule_spec(
-            advertiser_id,
-            name,
-            rule_spec,
-            auto_refresh=auto_refresh,
-            retention_in_days=retention_in_days,
-            audience_sub_type=audience_sub_type,
+        """The spec of the JSON text TikTok's ``get`` returns as ``rule``, in any shape it may take.
+
+        Raises ``reading.UnreadableAnswerError`` (a ValueError) for what cannot be read (reading.py).
+        """
+        from pulumi_tiktok_audiences.reading import read_rule_text  # it imports this module
+
+        include, exclude = read_rule_text(rule)
+        return cls.model_validate(
+            {
+                "advertiser_id": advertiser_id,
+                "name": name,
+                "include": include,
+                "exclude": exclude,
+                "auto_refresh": auto_refresh,
+                "retention_in_days": retention_in_days,
+                "audience_sub_type": audience_sub_type,
+            }
         )
 
     @classmethod

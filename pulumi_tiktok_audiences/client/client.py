@@ -26,6 +26,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.client.errors import (
+    CreatedWithoutIdError,
     InvalidRequestError,
     MissingAccessTokenError,
     NotFoundError,
@@ -176,7 +177,8 @@ class TikTokClient:
     def create_rule_audience(self, payload: Mapping[str, Any]) -> str:
         """POST rule/create; returns the new ``custom_audience_id``.
 
-        Raises :class:`OutcomeUnknownError` when TikTok may have created it without saying so.
+        Raises :class:`OutcomeUnknownError` when TikTok may have created it without saying so, and
+        :class:`CreatedWithoutIdError` when it did but its answer names no readable id.
         """
         return self._create(constants.PATH_RULE_CREATE, payload)
 
@@ -338,14 +340,24 @@ class TikTokClient:
     # --- Plumbing ---------------------------------------------------------------------------
 
     def _create(self, path: str, payload: Mapping[str, Any]) -> str:
-        """Send a create; an answer without the new ID leaves the outcome unknown."""
+        """Send a create; a code-0 answer without a readable new ID raises CreatedWithoutIdError.
+
+        Code 0 means TikTok created the audience, whatever the shape of its data: never "lost".
+        """
         name = payload.get("custom_audience_name")
         audience_name = name if isinstance(name, str) else None
-        data = self._call("POST", path, CallKind.CREATE, body=dict(payload), audience_name=audience_name)
+        answer = self._exchange(
+            "POST", path, CallKind.CREATE, body=dict(payload), audience_name=audience_name
+        )
         try:
-            return self._parse(CreatedAudience, data, path).custom_audience_id
-        except TransportError as error:
-            raise OutcomeUnknownError(error, audience_name=audience_name) from error
+            return CreatedAudience.model_validate(answer.data).custom_audience_id
+        except ValidationError:
+            raise CreatedWithoutIdError(
+                endpoint=endpoint_label(path),
+                audience_name=audience_name,
+                request_id=answer.request_id,
+                data=answer.data,
+            ) from None
 
     def _call(
         self,
@@ -358,6 +370,19 @@ class TikTokClient:
         audience_name: str | None = None,
     ) -> Any:
         """One logical call with retries; returns the envelope's ``data``."""
+        return self._exchange(method, path, kind, params=params, body=body, audience_name=audience_name).data
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        kind: CallKind,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        audience_name: str | None = None,
+    ) -> Envelope:
+        """One logical call with retries; returns TikTok's successful envelope."""
         label = endpoint_label(path)
         if self._token is None:
             raise MissingAccessTokenError(
@@ -367,7 +392,7 @@ class TikTokClient:
             )
         token = self._token.get_secret_value()
 
-        def attempt() -> Any:
+        def attempt() -> Envelope:
             try:
                 return self._send(method, path, label, token, params, body)
             except TikTokError as error:
@@ -385,8 +410,8 @@ class TikTokClient:
         token: str,
         params: Mapping[str, str] | None,
         body: Mapping[str, Any] | None,
-    ) -> Any:
-        """One HTTP exchange: send, then turn the answer (or its absence) into data or an error."""
+    ) -> Envelope:
+        """One HTTP exchange: send, then turn the answer (or its absence) into an envelope or an error."""
         if self._limiter is not None:
             self._limiter(label)
         headers = {constants.ACCESS_TOKEN_HEADER: token}
@@ -417,7 +442,7 @@ class TikTokClient:
                 tiktok_message=self._redact(envelope.message or ""),
                 request_id=envelope.request_id,
             )
-        return envelope.data
+        return envelope
 
     def _note_server_time(self, response: httpx.Response) -> None:
         date = response.headers.get("Date")

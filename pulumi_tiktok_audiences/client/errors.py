@@ -19,6 +19,7 @@ and our own text only, never from the request headers.
     │   └── ServerError               constants.SERVER_RETRY_CODES
     ├── TransportError                connection failures, HTTP errors, answers that are no envelope
     ├── OutcomeUnknownError           a create was sent but its answer was lost
+    ├── CreatedWithoutIdError         a create succeeded (code 0) but named no readable id
     └── RetriesExhaustedError         a transient failure outlasted the retry policy
 """
 
@@ -183,6 +184,24 @@ class OutcomeUnknownError(TikTokError):
             "match the name), then create it only if it is missing"
         )
         super().__init__(text, endpoint=cause.endpoint, code=cause.code, request_id=cause.request_id)
+
+
+class CreatedWithoutIdError(TikTokError):
+    """TikTok answered a create with code 0 (it created the audience) but no readable new id.
+
+    Distinct from :class:`OutcomeUnknownError`: the create certainly happened, so it must never be
+    sent again. Find the audience by listing (one that was not there before), or ask the user to.
+    """
+
+    def __init__(self, *, endpoint: str, audience_name: str | None, request_id: str | None, data: object):
+        self.audience_name = audience_name
+        shape = sorted(map(str, data)) if isinstance(data, dict) else type(data).__name__
+        named = f" {audience_name!r}" if audience_name else ""
+        text = (
+            f"TikTok {endpoint} created the audience{named} (code 0, request_id {request_id or 'unknown'}) "
+            f"but its answer holds no readable audience id (data: {shape}); it must not be created again"
+        )
+        super().__init__(text, endpoint=endpoint, code=0, request_id=request_id)
 
 
 class RetriesExhaustedError(TikTokError):

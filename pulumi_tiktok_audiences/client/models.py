@@ -11,7 +11,9 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from pulumi_tiktok_audiences import constants
 
 
 def _none_as_empty(value: Any) -> Any:
@@ -45,15 +47,49 @@ class AudienceHistoryEntry(_Model):
     opt_time: str | None = None
 
 
-class LookalikeSpec(_Model):
-    """A lookalike audience's settings as get reports them."""
+def _named(codes: dict[str, int]) -> BeforeValidator:
+    """An enum TikTok may return as the gateway's integer (20, "20") rather than its name (reference §6.1)."""
+    by_code = {str(code): name for name, code in codes.items()}
 
-    source_audience_id: str | None = None
-    include_source: bool | None = None
-    mobile_os: str | None = None
-    placements: list[str] | str | None = None  # a list at create time, a string in get (Q12)
-    location_ids: list[str] | None = None
-    audience_size: str | None = None
+    def name(value: Any) -> Any:
+        if isinstance(value, int | str) and not isinstance(value, bool):
+            return by_code.get(str(value).strip(), value)
+        return value
+
+    return BeforeValidator(name)
+
+
+def _placement_list(value: Any) -> Any:
+    """Placements as a list: a list at create time, maybe one string in get (Q12), comma-separated."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class LookalikeSpec(_Model):
+    """A lookalike audience's settings as get reports them, under either name.
+
+    Get's response_rule maps them from backend fields (Y:get: ``seed_id``, ``is_contain_seed``,
+    ``platform``, ``app_names``, ``country_ids``, ``lookalike_num``), which TikTok may return as
+    they are and typed differently (reference §6.4): both names and either type are read.
+    """
+
+    source_audience_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("source_audience_id", "seed_id")
+    )
+    include_source: bool | None = Field(
+        default=None, validation_alias=AliasChoices("include_source", "is_contain_seed")
+    )
+    mobile_os: str | None = Field(default=None, validation_alias=AliasChoices("mobile_os", "platform"))
+    placements: Annotated[list[str] | None, BeforeValidator(_placement_list)] = Field(
+        default=None, validation_alias=AliasChoices("placements", "app_names")
+    )
+    location_ids: list[str] | None = Field(
+        default=None, validation_alias=AliasChoices("location_ids", "country_ids")
+    )
+    audience_size: Annotated[str | None, _named(constants.LOOKALIKE_SIZE_CODES)] = Field(
+        default=None, validation_alias=AliasChoices("audience_size", "lookalike_num")
+    )
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -99,7 +135,7 @@ class AudienceDetail(_AudienceFields):
     """One audience of the get endpoint: ``audience_details`` plus its ``audience_history``."""
 
     type: str | None = None  # "type" in get, "audience_type" in list (reference §2.3)
-    audience_sub_type: str | None = None
+    audience_sub_type: Annotated[str | None, _named(constants.AUDIENCE_SUB_TYPE_CODES)] = None
     owner_id: str | None = None
     is_auto_refresh: bool | None = None
     rule: str | None = None  # JSON text; its inner format is not documented (Q3)
@@ -143,9 +179,11 @@ class ShareLogEntry(_Model):
 
 
 class CreatedAudience(_Model):
-    """``data`` of rule/create and lookalike/create."""
+    """``data`` of rule/create and lookalike/create (``audience_id`` as get names it is read too)."""
 
-    custom_audience_id: str
+    custom_audience_id: Annotated[str, Field(pattern=r"^\d+$")] = Field(
+        validation_alias=AliasChoices("custom_audience_id", "audience_id")
+    )
 
 
 class _GetItem(_Model):

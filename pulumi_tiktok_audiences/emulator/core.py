@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from pulumi_tiktok_audiences import constants
+from pulumi_tiktok_audiences.emulator.answers import AnswerShape
 from pulumi_tiktok_audiences.emulator.app import EmulatorApp
 from pulumi_tiktok_audiences.emulator.clock import Clock
 from pulumi_tiktok_audiences.emulator.directory import Directory, fingerprint
@@ -26,16 +27,31 @@ from pulumi_tiktok_audiences.emulator.transport import IN_PROCESS_BASE_URL, Emul
 
 
 class Emulator:
-    """A local TikTok custom-audience API. ``db_path`` is a SQLite file or ``":memory:"``."""
+    """A local TikTok custom-audience API. ``db_path`` is a SQLite file or ``":memory:"``.
+
+    ``answer_shape`` (answers.py): how get spells rules and lookalike settings; None reads
+    ``TIKTOK_EMULATOR_ANSWER_SHAPE``, else ``backend``, the least convenient shape TikTok may use.
+    """
 
     def __init__(
-        self, db_path: str | Path = ":memory:", seed: Seed | None = None, clock: Clock | None = None
+        self,
+        db_path: str | Path = ":memory:",
+        seed: Seed | None = None,
+        clock: Clock | None = None,
+        answer_shape: str | None = None,
     ) -> None:
+        shape = AnswerShape.resolve(answer_shape)  # first: a bad shape must not leave a store open
         self.seed = seed or DEFAULT_SEED
         self.clock = clock or Clock()
         self.store = Store(db_path)
         self.directory = Directory(self.seed)
-        self.service = AudienceService(self.store, self.directory, self.clock, self.seed.population)
+        self.service = AudienceService(
+            self.store,
+            self.directory,
+            self.clock,
+            self.seed.population,
+            shape,
+        )
         self.fault_injector = FaultInjector(endpoint.path for endpoint in self.service.endpoints())
         self.rate_limiter = RateLimiter(self.clock)
         self.wsgi_app = EmulatorApp(self)

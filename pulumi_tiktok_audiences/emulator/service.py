@@ -2,7 +2,8 @@
 
 Choices where TikTok's documentation is silent (reference §5), all with a message naming the ID:
 
-* An audience ID that does not exist or was deleted: **40002**. One that exists but belongs to
+* An audience ID that does not exist or was deleted: **40007**, the documented not-found code
+  (reference §6.4). One that exists but belongs to
   another advertiser (and is not shared with this one): **40001**. A shared-in audience can be read
   (get, list) but only its owner may change, share, delete or base a lookalike on it: 40001.
 * get and delete are all-or-nothing: one bad ID fails the request and nothing is deleted.
@@ -11,6 +12,8 @@ Choices where TikTok's documentation is silent (reference §5), all with a messa
   ``history_size`` history rows, newest first; list orders by create_time, then ID.
 * Deleted audiences disappear from get and list at once. The 400-audience cap counts the
   advertiser's own live audiences, lookalikes included.
+* get answers in the shape chosen in answers.py: by default the backend's (``inclusions``/
+  ``exclusions``, ad-group naming, integer enums, backend lookalike names; reference §6.1, §6.4).
 * Expiry: ``expired_time`` is ``retention_in_days`` after creation when set, else 365 days after the
   last modification (rename, sub-type change, share, share cancel, lookalike created from it,
   lookalike refresh). ``is_expiring`` is true from 60 days before ``expired_time`` on (and stays true
@@ -31,9 +34,15 @@ from typing import Any
 
 from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.emulator import population, validation
+from pulumi_tiktok_audiences.emulator.answers import (
+    AnswerShape,
+    render_lookalike,
+    render_rule,
+    render_sub_type,
+)
 from pulumi_tiktok_audiences.emulator.clock import Clock, format_time
 from pulumi_tiktok_audiences.emulator.directory import Directory, Principal
-from pulumi_tiktok_audiences.emulator.errors import param_error, permission_error
+from pulumi_tiktok_audiences.emulator.errors import ApiError, param_error, permission_error
 from pulumi_tiktok_audiences.emulator.seed import PopulationConfig
 from pulumi_tiktok_audiences.emulator.store import (
     SHARE_ACTIVE,
@@ -81,11 +90,19 @@ def _unique(ids: Iterable[str]) -> list[str]:
 class AudienceService:
     """Endpoint handlers; each runs its reads and writes in one store transaction."""
 
-    def __init__(self, store: Store, directory: Directory, clock: Clock, config: PopulationConfig) -> None:
+    def __init__(
+        self,
+        store: Store,
+        directory: Directory,
+        clock: Clock,
+        config: PopulationConfig,
+        answer_shape: AnswerShape = AnswerShape.BACKEND,
+    ) -> None:
         self._store = store
         self._directory = directory
         self._clock = clock
         self._config = config
+        self.answer_shape = answer_shape
 
     def endpoints(self) -> list[Endpoint]:
         return [
@@ -391,11 +408,13 @@ class AudienceService:
         item["type"] = item.pop("audience_type")
         item.update(
             {
-                "audience_sub_type": row.sub_type,
+                "audience_sub_type": render_sub_type(row.sub_type, self.answer_shape),
                 "owner_id": row.advertiser_id,
                 "is_auto_refresh": row.is_auto_refresh,
-                "rule": row.rule,
-                "lookalike_spec": [json.loads(row.lookalike_spec)] if row.lookalike_spec else [],
+                "rule": render_rule(row.rule, self.answer_shape) if row.rule else None,
+                "lookalike_spec": (
+                    [render_lookalike(row.lookalike_spec, self.answer_shape)] if row.lookalike_spec else []
+                ),
                 "msg": None,
                 "error_msg": None,
                 "audience_enhancement": row.audience_enhancement,
@@ -432,8 +451,8 @@ class AudienceService:
 
     def _visible(self, tx: Transaction, advertiser_id: str, audience_id: str, path: str) -> AudienceRow:
         row = tx.audience(audience_id)
-        if row is None or row.deleted_time is not None:
-            raise param_error(f"{path}: audience {audience_id} does not exist")
+        if row is None or row.deleted_time is not None:  # 40007, TikTok's not-found (reference §6.4)
+            raise ApiError(constants.CODE_NOT_EXIST, f"{path}: audience {audience_id} does not exist")
         if row.advertiser_id != advertiser_id and advertiser_id not in tx.shared_with(audience_id):
             raise permission_error(
                 f"{path}: audience {audience_id} does not belong to advertiser {advertiser_id}"

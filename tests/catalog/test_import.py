@@ -199,7 +199,8 @@ def test_every_other_audience_is_skipped_with_its_reason(account: Account, impor
             account.shared_in, (f"shared in by advertiser {SECOND_ADVERTISER_ID}: only its owner",)
         ),
         **dict.fromkeys(
-            account.unreadable, ("its rule cannot be expressed as an App Activity spec: rule_spec",)
+            account.unreadable,
+            ("NOT VERIFIED", "rule holds no inclusion rules", "Ads Manager", "adopt_audience_id"),
         ),
     }
     reported = [line.strip() for line in imported.result.stderr.splitlines() if line.startswith("  skipped ")]
@@ -316,10 +317,14 @@ def detail(**fields: object) -> AudienceDetail:
             {"is_creator": False, "owner_id": SECOND_ADVERTISER_ID},
             f"shared in by advertiser {SECOND_ADVERTISER_ID}",
         ),
-        ({"type": None}, "only App Activity audiences can be managed"),
+        ({"type": None}, "NOT VERIFIED: TikTok's answer does not say what type of audience it is"),
+        ({"type": "Lookalike Audience"}, "only App Activity audiences can be managed"),
+        ({"rule": '{"inclusions": {"operator": 7, "rules": []}}'}, "NOT VERIFIED: its rules could not"),
+        ({"rule": '{"inclusion_rule_set": null, "audience_rule": {"x": 1}}'}, "does not know: audience_rule"),
     ],
 )
 def test_classify_explains_each_skip(fields: dict[str, object], reason: str) -> None:
+    """Nothing is adopted by guess, nothing skipped in silence: each skip says why (and what to do)."""
     now = datetime(2025, 1, 1, tzinfo=UTC)
     result = classify(DEFAULT_ADVERTISER_ID, [detail(**fields)], now)
     assert result.adopted == ()

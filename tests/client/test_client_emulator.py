@@ -18,6 +18,7 @@ from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.client import (
     AuthenticationError,
     InvalidRequestError,
+    NotFoundError,
     OutcomeUnknownError,
     PermissionDeniedError,
     RateLimitedError,
@@ -113,7 +114,7 @@ def test_full_life_cycle(setup: Setup, caplog: pytest.LogCaptureFixture) -> None
     client.delete_audiences(ADVERTISER, [audience_id])
     assert client.list_audiences(ADVERTISER) == []
     assert client.get_audiences(ADVERTISER, [audience_id], missing_ok=True) == []
-    with pytest.raises(InvalidRequestError, match=audience_id):
+    with pytest.raises(NotFoundError, match=audience_id):
         client.get_audiences(ADVERTISER, [audience_id])
 
     assert DEFAULT_TOKEN not in caplog.text
@@ -209,8 +210,8 @@ def test_reads_and_deletes_ride_out_transient_faults(setup: Setup, fault: dict[s
     assert [d.audience_id for d in setup.client.get_audiences(ADVERTISER, [audience_id])] == [audience_id]
     setup.emulator.inject_fault(constants.PATH_DELETE, count=1, **fault)  # type: ignore[arg-type]
     if fault.get("drop"):
-        # The dropped delete was carried out; repeating it is refused as the audience is gone.
-        with pytest.raises(InvalidRequestError):
+        # The dropped delete was carried out; repeating it is refused with 40007, TikTok's not-found.
+        with pytest.raises(NotFoundError):
             setup.client.delete_audiences(ADVERTISER, [audience_id])
     else:
         setup.client.delete_audiences(ADVERTISER, [audience_id])

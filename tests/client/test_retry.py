@@ -9,6 +9,7 @@ import pytest
 
 from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.client import (
+    CreatedWithoutIdError,
     OutcomeUnknownError,
     RetriesExhaustedError,
     RetryPolicy,
@@ -126,12 +127,25 @@ def test_a_create_whose_outcome_is_unknown_is_never_resent(failure: str, clock: 
     assert "first look for the audience" in str(error)
 
 
-@pytest.mark.parametrize("data", [{}, {"custom_audience_id": None}, None])
-def test_a_create_answered_without_an_id_has_an_unknown_outcome(data: object) -> None:
-    recorder = Recorder([envelope(data)])
-    with make_client(recorder) as client, pytest.raises(OutcomeUnknownError) as caught:
+@pytest.mark.parametrize(
+    "data",
+    [{}, {"custom_audience_id": None}, None, {"custom_audience": {"id": "7"}}, {"custom_audience_id": "x"}, [7]],
+)
+def test_a_create_answered_with_code_0_but_no_readable_id_is_created_and_never_resent(data: object) -> None:
+    recorder = Recorder([envelope(data), CREATED, CREATED])
+    with make_client(recorder) as client, pytest.raises(CreatedWithoutIdError) as caught:
         client.create_rule_audience(minimal_app_payload())
-    assert "custom_audience_id" in str(caught.value)
+    assert not isinstance(caught.value, OutcomeUnknownError)  # nothing treats it as "maybe lost"
+    assert len(recorder.requests) == 1
+    assert caught.value.audience_name == "cart-30d"
+    assert caught.value.request_id is not None and caught.value.request_id in str(caught.value)
+    assert "must not be created again" in str(caught.value)
+
+
+@pytest.mark.parametrize("data", [{"custom_audience_id": 7300000000000000001}, {"audience_id": "7300000000000000001"}])
+def test_a_create_answer_names_its_id_as_a_number_or_as_audience_id(data: object) -> None:
+    with make_client(Recorder([envelope(data)])) as client:
+        assert client.create_rule_audience(minimal_app_payload()) == "7300000000000000001"
 
 
 def test_lookalike_create_has_create_semantics(clock: FakeClock) -> None:

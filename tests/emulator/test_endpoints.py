@@ -9,6 +9,7 @@ import pytest
 from pulumi_tiktok_audiences import constants as c
 from pulumi_tiktok_audiences.emulator import (
     DEFAULT_ADVERTISER_ID,
+    DEFAULT_APP_ID,
     OTHER_BC_ADVERTISER_ID,
     SECOND_ADVERTISER_ID,
     THIRD_ADVERTISER_ID,
@@ -71,11 +72,24 @@ def test_create_then_get_returns_documented_details(door: Api) -> None:
     assert details["audience_id"] == audience_id
     assert details["name"] == "cart, no purchase"
     assert details["type"] == c.APP_ACTIVITY_TYPE_NAME
-    assert details["audience_sub_type"] == "NORMAL"
+    assert details["audience_sub_type"] == 0  # NORMAL, as the backend's integer
     assert details["is_auto_refresh"] is False
     assert details["owner_id"] == A1
     assert (details["is_creator"], details["shared"]) == (True, False)
-    assert json.loads(details["rule"]) == body["rule_spec"]
+    # The rule as TikTok's backend may return it (reference §6.1): inclusions/exclusions, the ad-group
+    # inner naming, integer enums (APP 3, OR 2, EQ 1 from Y:rule_create), retention as a string.
+
+    def backend(event: str, days: int) -> dict[str, object]:
+        return {
+            "event_sources": [{"type": 3, "id": DEFAULT_APP_ID}],
+            "filter": {"operator": 2, "filters": [{"field": "EVENT", "operator": 1, "value": event}]},
+            "retention": str(days),
+        }
+
+    assert json.loads(details["rule"]) == {
+        "inclusions": {"operator": 2, "rules": [backend("APP ADD TO CART", 30)]},
+        "exclusions": {"operator": 2, "rules": [backend("PURCHASE", 7)]},
+    }
     assert TIME.fullmatch(details["create_time"])
     assert TIME.fullmatch(details["expired_time"])
     (history,) = item["audience_history"]
@@ -143,7 +157,7 @@ def test_get_keeps_request_order_and_reports_each_id_once(door: Api) -> None:
 @pytest.mark.parametrize(
     ("make_id", "code"),
     [
-        (lambda api: "7399999999999999999", c.CODE_PARAM_ERROR),  # does not exist
+        (lambda api: "7399999999999999999", c.CODE_NOT_EXIST),  # does not exist
         (lambda api: api.create(advertiser_id=A2), c.CODE_PERMISSION_ERROR),  # another advertiser's
     ],
     ids=["unknown", "foreign"],
@@ -191,7 +205,8 @@ def test_update_sub_type_is_one_way_and_ignores_other_fields(door: Api) -> None:
     to_rf = {"advertiser_id": A1, "custom_audience_id": audience_id, "audience_sub_type": "REACH_FREQUENCY"}
     door.ok("POST", c.PATH_UPDATE, {**to_rf, "custom_audience_name": "ignored"})
     details = door.details(audience_id)
-    assert (details["audience_sub_type"], details["name"]) == ("REACH_FREQUENCY", "keep")
+    # the backend's integer for REACH_FREQUENCY (answers.py, reference §6.1)
+    assert (details["audience_sub_type"], details["name"]) == (1, "keep")
     back = door.post(c.PATH_UPDATE, {**to_rf, "audience_sub_type": "NORMAL"})
     assert back["code"] == c.CODE_PARAM_ERROR
     assert back["message"].startswith("audience_sub_type")
@@ -220,7 +235,7 @@ def test_update_refuses_what_it_cannot_change(door: Api, extra: dict[str, object
 def test_update_of_unknown_or_foreign_audience(door: Api) -> None:
     foreign = door.create(advertiser_id=A2)
     for audience_id, code in (
-        ("7399999999999999999", c.CODE_PARAM_ERROR),
+        ("7399999999999999999", c.CODE_NOT_EXIST),
         (foreign, c.CODE_PERMISSION_ERROR),
     ):
         answer = door.post(
@@ -239,10 +254,10 @@ def test_delete_removes_from_get_and_list(door: Api) -> None:
     door.ok("POST", c.PATH_DELETE, {"advertiser_id": A1, "custom_audience_ids": [gone]})
     assert [item["audience_id"] for item in door.listing()["list"]] == [keep]
     answer = door.get(c.PATH_GET, advertiser_id=A1, custom_audience_ids=[gone])
-    assert answer["code"] == c.CODE_PARAM_ERROR
+    assert answer["code"] == c.CODE_NOT_EXIST
     assert gone in answer["message"]
     again = door.post(c.PATH_DELETE, {"advertiser_id": A1, "custom_audience_ids": [gone]})
-    assert again["code"] == c.CODE_PARAM_ERROR
+    assert again["code"] == c.CODE_NOT_EXIST
 
 
 def test_delete_is_all_or_nothing(door: Api) -> None:
@@ -250,7 +265,7 @@ def test_delete_is_all_or_nothing(door: Api) -> None:
     answer = door.post(
         c.PATH_DELETE, {"advertiser_id": A1, "custom_audience_ids": [audience_id, "7399999999999999999"]}
     )
-    assert answer["code"] == c.CODE_PARAM_ERROR
+    assert answer["code"] == c.CODE_NOT_EXIST
     assert "7399999999999999999" in answer["message"]
     assert door.details(audience_id)["audience_id"] == audience_id
 
@@ -355,7 +370,14 @@ def test_lookalike_create_and_refresh(door: Api, emulator: Emulator) -> None:
     details = door.details(lookalike)
     assert details["type"] == c.LOOKALIKE_TYPE_NAME
     (spec,) = details["lookalike_spec"]
-    assert spec == lookalike_body(source)["lookalike_spec"]
+    assert spec == {  # backend names and types (Y:get response_rule, Y:lookalike_create codes)
+        "seed_id": int(source),
+        "is_contain_seed": False,
+        "platform": "ALL",
+        "app_names": ["TikTok"],
+        "country_ids": ["6252001"],
+        "lookalike_num": 20,
+    }
     assert details["is_valid"] is False  # calculating
     ready(emulator)
     assert door.details(lookalike)["is_valid"] is True
@@ -383,7 +405,7 @@ def test_lookalike_source_must_cover_enough_people(door: Api) -> None:
 def test_lookalike_source_must_exist_and_belong_to_the_advertiser(door: Api, emulator: Emulator) -> None:
     foreign = door.create(advertiser_id=A2)
     ready(emulator)
-    for source, code in (("7399999999999999999", c.CODE_PARAM_ERROR), (foreign, c.CODE_PERMISSION_ERROR)):
+    for source, code in (("7399999999999999999", c.CODE_NOT_EXIST), (foreign, c.CODE_PERMISSION_ERROR)):
         answer = door.post(c.PATH_LOOKALIKE_CREATE, lookalike_body(source))
         assert answer["code"] == code
         assert answer["message"].startswith("lookalike_spec.source_audience_id")
