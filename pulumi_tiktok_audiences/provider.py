@@ -676,10 +676,11 @@ class Lookalike(_Provider):
 def _find_lost_lookalike(client: TikTokClient, spec: LookalikeAudienceSpec) -> str | None:
     """The lookalike our create made, if any: same name and settings (read under either naming,
     reading.py), made moments ago. One whose settings cannot be read stops the search: no guess."""
-    now = client.server_now()
+    listed = client.list_audiences(spec.advertiser_id)
+    now = client.server_now()  # after listing: TikTok's clock, even when no answer came before
     candidates = [
         a.audience_id
-        for a in client.list_audiences(spec.advertiser_id)
+        for a in listed
         if a.name == spec.name
         and reading.is_lookalike(a.audience_type) is not False
         and _created_within(a, now, ADOPTION_WINDOW)

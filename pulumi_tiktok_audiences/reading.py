@@ -248,11 +248,13 @@ def live_spec(detail: AudienceDetail, advertiser_id: str, retention_in_days: int
     """
     if not detail.rule:
         raise UnreadableAnswerError("TikTok reported no rule for it")
+    if detail.is_auto_refresh is None:  # fixed at creation and part of the spec: never assumed
+        raise UnreadableAnswerError("TikTok's answer does not report is_auto_refresh")
     return AudienceSpec.from_rule_text(
         advertiser_id,
         detail.name or "",
         detail.rule,
-        auto_refresh=bool(detail.is_auto_refresh),
+        auto_refresh=detail.is_auto_refresh,
         retention_in_days=retention_in_days,
         audience_sub_type=detail.audience_sub_type or "NORMAL",  # the model reads integer codes
     )

@@ -308,7 +308,7 @@ class AudienceService:
                 advertiser_id=advertiser_id,
                 name=body["custom_audience_name"],
                 kind=KIND_LOOKALIKE,
-                sub_type=body.get("audience_sub_type", "NORMAL"),
+                sub_type="NORMAL",  # lookalike/create takes no sub-type, and update refuses one
                 is_auto_refresh=False,
                 audience_enhancement=False,
                 rule=None,

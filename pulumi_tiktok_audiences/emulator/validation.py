@@ -298,8 +298,7 @@ LOOKALIKE_CREATE = _obj(
     {
         "advertiser_id": ID,
         "custom_audience_name": NAME,
-        "audience_sub_type": SUB_TYPE,  # not in the yml; BB and TS document it
-        "lookalike_spec": LOOKALIKE_SPEC,
+        "lookalike_spec": LOOKALIKE_SPEC,  # no audience_sub_type: not in the yml (reference §6.4)
         "context_info": CONTEXT_INFO,
     },
     "advertiser_id",

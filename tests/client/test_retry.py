@@ -129,7 +129,14 @@ def test_a_create_whose_outcome_is_unknown_is_never_resent(failure: str, clock: 
 
 @pytest.mark.parametrize(
     "data",
-    [{}, {"custom_audience_id": None}, None, {"custom_audience": {"id": "7"}}, {"custom_audience_id": "x"}, [7]],
+    [
+        {},
+        {"custom_audience_id": None},
+        None,
+        {"custom_audience": {"id": "7"}},
+        {"custom_audience_id": "x"},
+        [7],
+    ],
 )
 def test_a_create_answered_with_code_0_but_no_readable_id_is_created_and_never_resent(data: object) -> None:
     recorder = Recorder([envelope(data), CREATED, CREATED])
@@ -138,11 +145,14 @@ def test_a_create_answered_with_code_0_but_no_readable_id_is_created_and_never_r
     assert not isinstance(caught.value, OutcomeUnknownError)  # nothing treats it as "maybe lost"
     assert len(recorder.requests) == 1
     assert caught.value.audience_name == "cart-30d"
-    assert caught.value.request_id is not None and caught.value.request_id in str(caught.value)
+    assert caught.value.request_id is not None
+    assert caught.value.request_id in str(caught.value)
     assert "must not be created again" in str(caught.value)
 
 
-@pytest.mark.parametrize("data", [{"custom_audience_id": 7300000000000000001}, {"audience_id": "7300000000000000001"}])
+@pytest.mark.parametrize(
+    "data", [{"custom_audience_id": 7300000000000000001}, {"audience_id": "7300000000000000001"}]
+)
 def test_a_create_answer_names_its_id_as_a_number_or_as_audience_id(data: object) -> None:
     with make_client(Recorder([envelope(data)])) as client:
         assert client.create_rule_audience(minimal_app_payload()) == "7300000000000000001"

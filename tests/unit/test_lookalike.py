@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from pulumi_tiktok_audiences import constants
-from pulumi_tiktok_audiences.client import TikTokClient
+from pulumi_tiktok_audiences.client import LookalikeSpec, TikTokClient
 from pulumi_tiktok_audiences.emulator import (
     DEFAULT_ADVERTISER_ID,
     DEFAULT_APP_ID,
@@ -25,6 +25,7 @@ from pulumi_tiktok_audiences.emulator import (
 from pulumi_tiktok_audiences.errors import OperationError
 from pulumi_tiktok_audiences.lookalike import LookalikeAudienceSpec, LookalikeOptions, ShareSpec
 from pulumi_tiktok_audiences.readiness import NotReadyError, audience_size, is_targetable, wait_until
+from pulumi_tiktok_audiences.reading import UnreadableAnswerError
 from pulumi_tiktok_audiences.spec import AudienceSpec, error_paths
 from tests.openapi_schema import load_operation
 
@@ -66,6 +67,61 @@ def test_create_payload_matches_tiktoks_schema() -> None:
     assert load_operation("dmp_custom_audience_lookalike_create").body_errors(payload) == []
     assert payload["lookalike_spec"]["placements"] == ["TikTok", "Pangle"]  # TikTok's table order
     assert payload["lookalike_spec"]["mobile_os"] == "ANDROID"
+
+
+def test_create_sends_only_documented_fields_and_a_lookalike_is_normal_only() -> None:
+    payload = LookalikeAudienceSpec.model_validate(spec(audience_sub_type="normal")).to_create_payload()
+    assert "audience_sub_type" not in payload  # Y:lookalike_create has no such field (reference §6.4)
+    found = failures(LookalikeAudienceSpec, spec(audience_sub_type="REACH_FREQUENCY"))
+    assert list(found) == ["audience_sub_type"]
+    assert "can only be NORMAL" in found["audience_sub_type"]
+    assert "lookalike/create takes no audience_sub_type" in found["audience_sub_type"]
+
+
+@pytest.mark.parametrize(
+    "reported",
+    [
+        {  # the documented names (Y:get response_rule)
+            "source_audience_id": SOURCE,
+            "include_source": False,
+            "mobile_os": "ALL",
+            "placements": ["TikTok"],
+            "location_ids": ["2", "10"],
+            "audience_size": "BROAD",
+        },
+        {  # the backend's names and types (Y:lookalike_create x-open-source and codes)
+            "seed_id": int(SOURCE),
+            "is_contain_seed": 0,
+            "platform": "all",
+            "app_names": "TikTok",
+            "country_ids": [10, 2],
+            "lookalike_num": 30,
+        },
+    ],
+    ids=["documented", "backend"],
+)
+def test_a_lookalike_reads_back_under_either_naming(reported: dict[str, Any]) -> None:
+    declared = LookalikeAudienceSpec.model_validate(spec(locations=["2", "10"], audience_size="broad"))
+    assert declared.mismatches(LookalikeSpec.model_validate(reported)) == []
+    other = LookalikeSpec.model_validate({**reported, "lookalike_num": 10, "audience_size": "NARROW"})
+    assert declared.mismatches(other) == ["audience_size: TikTok has 'NARROW', declared 'BROAD'"]
+
+
+@pytest.mark.parametrize(
+    ("reported", "what"),
+    [
+        ({"seed_id": SOURCE, "lookalike_num": 30, "country_ids": ["2"]}, "does not report mobile_os"),
+        (
+            {"seed_id": SOURCE, "lookalike_num": 40, "country_ids": ["2"], "platform": "ALL"}
+            | {"app_names": ["TikTok"], "is_contain_seed": False},
+            "audience_size",
+        ),
+    ],
+)
+def test_a_lookalike_report_that_cannot_be_read_is_never_matched(reported: dict[str, Any], what: str) -> None:
+    declared = LookalikeAudienceSpec.model_validate(spec())
+    with pytest.raises(UnreadableAnswerError, match=what):
+        declared.mismatches(LookalikeSpec.model_validate(reported))
 
 
 def test_one_lookalike_written_differently_is_one_spec() -> None:
