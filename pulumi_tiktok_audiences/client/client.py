@@ -215,9 +215,10 @@ class TikTokClient:
         """GET get in batches of ``IDS_PER_GET_MAX``; results follow the order of ``audience_ids``.
 
         With ``missing_ok``, audiences that do not exist are left out instead of failing the
-        call. TikTok does not document how get answers an unknown ID (Q9): 40007 counts as
-        missing; a batch refused with 40002 is asked again one ID at a time, and an ID refused
-        with 40002 on its own counts as missing only if list, filtered by that ID, lacks it too.
+        call. Not-found is decided by 40007 (TikTok's documented not-found, reference §6.4) or by
+        listing, never by a guessed code: a batch refused otherwise (40000/40002/40011) is asked
+        again one ID at a time, and an ID refused on its own counts as missing only if list,
+        filtered by that ID, lacks it too.
         """
         if history_size is not None:
             _check_range("history_size", history_size, 1, constants.HISTORY_SIZE_MAX)

@@ -89,6 +89,31 @@ def test_get_accepts_lookalike_spec_as_object_or_list() -> None:
     assert as_object.lookalike_spec[0].source_audience_id == "1"
 
 
+def test_get_reads_backend_lookalike_names_and_integer_codes() -> None:
+    """Y:get's response_rule maps these from backend fields, which may come back as they are (§6.4)."""
+    backend = {
+        "seed_id": 1800000000000000002,
+        "is_contain_seed": 1,
+        "platform": "IOS",
+        "app_names": "TikTok, Pangle",
+        "country_ids": [6252001],
+        "lookalike_num": 10,
+    }
+    found = _get_one(detail("1800000000000000001", lookalike_spec=backend, audience_sub_type=1))
+    (spec,) = found.lookalike_spec
+    assert (spec.source_audience_id, spec.include_source, spec.mobile_os) == (
+        "1800000000000000002",
+        True,
+        "IOS",
+    )
+    assert (spec.placements, spec.location_ids, spec.audience_size) == (
+        ["TikTok", "Pangle"],
+        ["6252001"],
+        "NARROW",
+    )
+    assert found.audience_sub_type == "REACH_FREQUENCY"
+
+
 def test_get_keeps_rule_as_json_text_even_if_sent_as_an_object() -> None:
     rule = {"inclusion_rule_set": {"operator": "OR", "rules": []}}
     found = _get_one(detail("1800000000000000001", rule=rule))
