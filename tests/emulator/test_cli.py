@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from pulumi_tiktok_audiences import constants as c
 from pulumi_tiktok_audiences.cli import main
 from pulumi_tiktok_audiences.emulator import (
     DEFAULT_ADVERTISER_ID,
+    DEFAULT_APP_ID,
     DEFAULT_SEED,
     DEFAULT_TOKEN,
     Seed,
@@ -117,6 +119,33 @@ def test_serve_with_flags_never_prints_the_token(tmp_path: Path) -> None:
         code, out, err = stop(process, signal.SIGTERM)
     assert code == 0
     assert secret not in url + out + err
+
+
+def test_serve_answers_in_the_chosen_shape() -> None:
+    headers = {c.ACCESS_TOKEN_HEADER: DEFAULT_TOKEN}
+    rule = {"event_source_ids": [DEFAULT_APP_ID], "retention_days": 30}
+    rule["filter_set"] = {
+        "operator": "OR",
+        "filters": [{"field": "EVENT", "operator": "EQ", "value": "PURCHASE"}],
+    }
+    body = {
+        "advertiser_id": DEFAULT_ADVERTISER_ID,
+        "custom_audience_name": "buyers",
+        "audience_type": "APP",
+        "rule_spec": {"inclusion_rule_set": {"operator": "OR", "rules": [rule]}},
+    }
+    with serving("--answer-shape", "request") as (url, process):
+        created = httpx.post(url + c.API_PREFIX + c.PATH_RULE_CREATE, json=body, headers=headers).json()
+        params = {
+            "advertiser_id": DEFAULT_ADVERTISER_ID,
+            "custom_audience_ids": f'["{created["data"]["custom_audience_id"]}"]',
+        }
+        got = httpx.get(url + c.API_PREFIX + c.PATH_GET, params=params, headers=headers).json()
+        assert json.loads(got["data"]["list"][0]["audience_details"]["rule"]) == body["rule_spec"]
+        stop(process, signal.SIGTERM)
+    result = CliRunner().invoke(main, ["emulator", "serve", "--answer-shape", "echo"])
+    assert result.exit_code == 2
+    assert "backend, adgroup, request" in result.output
 
 
 def test_serve_with_a_seed_file(tmp_path: Path) -> None:
