@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 __all__ = [
     "UnreadableAnswerError",
     "UnverifiableAudienceError",
-    "enum_name",
     "is_app_activity",
     "is_lookalike",
     "live_spec",
@@ -43,7 +42,7 @@ __all__ = [
 
 _ANSWER_CHARS = 300  # how much of an unreadable answer an error quotes
 
-# Each concept under every name it may have, request-style first. (key, where the value goes)
+# Each part of a rule under every name TikTok may give it: the request's, then the backend's.
 _SETS: Final = (("inclusion_rule_set", "inclusions"), ("exclusion_rule_set", "exclusions"))
 _SOURCES: Final = ("event_source_ids", "event_sources")
 _LOOKBACK: Final = ("retention_days", "retention")
@@ -81,14 +80,14 @@ class UnverifiableAudienceError(AdoptionError):
             answer = detail.rule or ""
         super().__init__(
             f"Audience {detail.audience_id} ({self.audience_name!r}) could not be verified: {reason}. "
-            "Nothing was created or taken over for it, so that no audience is matched by guess. Check it "
-            f"in TikTok Ads Manager: {step}; if it is another one, rename or delete it; then run "
-            "`pulumi up` again. Please report TikTok's answer so that it can be read in future: "
+            "It was not taken over and no other audience was created, so that nothing is matched by "
+            f"guess. Check it in TikTok Ads Manager: {step}; if it is another one, rename or delete it; "
+            "then run `pulumi up` again. Please report TikTok's answer so that it can be read in future: "
             f"{answer[:_ANSWER_CHARS]!r}"
         )
 
 
-def enum_name(value: object, codes: Mapping[str, int], where: str) -> str:
+def _enum_name(value: object, codes: Mapping[str, int], where: str) -> str:
     """The name of an enum TikTok may send as its name (any case) or as the gateway's integer."""
     if isinstance(value, str) and value.strip().upper() in codes:
         return value.strip().upper()
@@ -162,7 +161,7 @@ def _rule_set(top: Mapping[str, Any], names: tuple[str, ...]) -> list[dict[str, 
     else:
         fields = _object(rule_set, where, ("operator", "rules"))
         if not _empty(fields.get("operator")):
-            enum_name(fields["operator"], c.RULE_SET_OPERATOR_CODES, f"{where}.operator")
+            _enum_name(fields["operator"], c.RULE_SET_OPERATOR_CODES, f"{where}.operator")
         rules = fields.get("rules") or []
     if not isinstance(rules, list):
         raise UnreadableAnswerError(f"{where}.rules is {type(rules).__name__}, not a list")
@@ -197,7 +196,7 @@ def _app_ids(sources: object, where: str) -> list[str]:
         if isinstance(source, Mapping):
             fields = _object(source, item, ("type", "id"))
             if not _empty(fields.get("type")):
-                kind = enum_name(fields["type"], c.AUDIENCE_TYPE_CODES, f"{item}.type")
+                kind = _enum_name(fields["type"], c.AUDIENCE_TYPE_CODES, f"{item}.type")
                 if kind != c.AUDIENCE_TYPE_APP:
                     raise UnreadableAnswerError(f"{item}.type is {kind}, not an app")
             source = fields.get("id")
@@ -211,7 +210,7 @@ def _event(filter_set: object, where: str) -> str:
     """The one App Activity event of a rule's filter (operator AND or OR: with one filter, alike)."""
     fields = _object(filter_set, where, ("operator", "filters"))
     if not _empty(fields.get("operator")):
-        enum_name(fields["operator"], c.FILTER_SET_OPERATOR_CODES, f"{where}.operator")
+        _enum_name(fields["operator"], c.FILTER_SET_OPERATOR_CODES, f"{where}.operator")
     filters = fields.get("filters")
     if not isinstance(filters, list) or len(filters) != c.FILTERS_PER_RULE_MAX:
         raise UnreadableAnswerError(f"{where}.filters is {filters!r}, not a list of exactly one filter")
@@ -219,7 +218,7 @@ def _event(filter_set: object, where: str) -> str:
     event = _object(filters[0], where, ("field", "operator", "value", "parameter_filters"))
     if str(event.get("field", "")).strip().upper() != c.FILTER_FIELD:
         raise UnreadableAnswerError(f"{where}.field is {event.get('field')!r}, not {c.FILTER_FIELD}")
-    enum_name(event.get("operator"), c.FILTER_OPERATOR_CODES, f"{where}.operator")
+    _enum_name(event.get("operator"), c.FILTER_OPERATOR_CODES, f"{where}.operator")
     if not _empty(event.get("parameter_filters")):
         raise UnreadableAnswerError(f"{where} has parameter_filters, which an App Activity spec lacks")
     value = event.get("value")
