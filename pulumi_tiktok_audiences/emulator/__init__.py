@@ -12,6 +12,10 @@ Same paths, methods, parameters, envelope, return codes and limits as TikTok (se
 
 From the shell: ``tiktok-audiences emulator serve --port 0`` (prints its URL as the first line).
 
+get answers in TikTok's backend shape by default (``inclusions``/``exclusions``, ad-group naming,
+integer enums, backend lookalike names); ``Emulator(answer_shape=...)``, ``serve --answer-shape`` or
+``TIKTOK_EMULATOR_ANSWER_SHAPE`` choose another (answers.py).
+
 The emulator is for local use only: it listens on 127.0.0.1 by default and its controls need no
 token. Tokens are never stored, logged or printed (only SHA-256 digests and fingerprints are kept).
 
