@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.settings import TOKEN_ENV
 
 if TYPE_CHECKING:
@@ -252,7 +253,7 @@ def import_(
         if not sys.stdin.isatty():
             raise click.UsageError(f"no access token: set {TOKEN_ENV} or pass --token")
         token = click.prompt("TikTok access token", hide_input=True)
-    with ProviderSettings(access_token=token, endpoint=endpoint).make_client() as client:
+    with ProviderSettings.for_command(token, endpoint).make_client() as client:
         with click.progressbar(
             client.iter_audiences(advertiser_id),
             label=f"Listing the audiences of advertiser {advertiser_id}",
@@ -311,6 +312,11 @@ def emulator() -> None:
     "--advertiser", "advertisers", multiple=True, help="An advertiser ID the tokens may use (repeatable)."
 )
 @click.option("--app", "apps", multiple=True, help="An app ID every advertiser owns (repeatable).")
+@click.option(
+    "--rate-tier",
+    type=click.Choice(list(constants.RATE_TIERS), case_sensitive=False),
+    help="Enforce TikTok's rate limits of this tier per developer app (default: none).",
+)
 def serve(
     host: str,
     port: int,
@@ -319,6 +325,7 @@ def serve(
     tokens: tuple[str, ...],
     advertisers: tuple[str, ...],
     apps: tuple[str, ...],
+    rate_tier: str | None,
 ) -> None:
     """Serve the emulator over HTTP; the first line of output is its URL.
 
@@ -353,7 +360,7 @@ def serve(
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    with Emulator(db, seed=seed) as instance, instance.serve(host, port) as server:
+    with Emulator(db, seed=seed, rate_tier=rate_tier) as instance, instance.serve(host, port) as server:
         click.echo(server.url)
         sys.stdout.flush()
         names = ", ".join(a.advertiser_id for a in seed.advertisers)

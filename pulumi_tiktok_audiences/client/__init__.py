@@ -14,6 +14,7 @@ from pulumi_tiktok_audiences.client.client import (
 )
 from pulumi_tiktok_audiences.client.errors import (
     AuthenticationError,
+    DailyQuotaExhaustedError,
     InvalidRequestError,
     MissingAccessTokenError,
     NotFoundError,
@@ -44,6 +45,7 @@ __all__ = [
     "AudienceSummary",
     "AuthenticationError",
     "CallKind",
+    "DailyQuotaExhaustedError",
     "InvalidRequestError",
     "LookalikeSpec",
     "MissingAccessTokenError",
