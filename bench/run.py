@@ -19,6 +19,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -36,20 +37,24 @@ from pulumi.runtime.proto import provider_pb2  # noqa: E402
 
 from bench.noop import NoOp  # noqa: E402
 from pulumi_tiktok_audiences import constants  # noqa: E402
+from pulumi_tiktok_audiences.client import RetryPolicy, TikTokClient, TikTokError  # noqa: E402
 from pulumi_tiktok_audiences.emulator import (  # noqa: E402
     DEFAULT_ADVERTISER_ID,
     DEFAULT_APP_ID,
     DEFAULT_SEED,
     DEFAULT_TOKEN,
     SECOND_ADVERTISER_ID,
+    THIRD_ADVERTISER_ID,
     Emulator,
     PopulationConfig,
     RunningServer,
     Seed,
+    TokenSeed,
 )
 from pulumi_tiktok_audiences.provider import AppActivity, props_from_spec  # noqa: E402
-from pulumi_tiktok_audiences.settings import ENDPOINT_KEY, RATE_KEY, TOKEN_KEY  # noqa: E402
+from pulumi_tiktok_audiences.settings import ENDPOINT_KEY, HEADROOM, RATE_KEY, TIER_KEY, TOKEN_KEY  # noqa: E402
 from pulumi_tiktok_audiences.spec import AudienceSpec  # noqa: E402
+from pulumi_tiktok_audiences.throttle import Pacer, Pacing  # noqa: E402
 from tests.harness.bulk import add_audiences, stack_outputs  # noqa: E402
 from tests.harness.host import HostError, ProviderHost, encode, secret  # noqa: E402
 
@@ -58,6 +63,8 @@ TYPE = "pulumi-python:dynamic/tiktok:AppActivityAudience"
 PROVIDER_KEY = "__provider"
 BLOB = serialize_provider(AppActivity())
 IN_FLIGHT = 8  # requests the benchmark keeps in flight; the host serves 4 at a time
+OTHER_TOOL_TOKEN = "another-tool-of-the-same-developer-app"  # noqa: S105 - a local bench token
+OTHER_TOOL_SHARE = 0.3  # of the tier's quota, used by another tool while the deployment runs
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -220,6 +227,83 @@ def bench_creates(
     ]
 
 
+def bench_tier(emulator: Emulator, server: RunningServer, n: int, tier_name: str) -> list[Row]:
+    """``n`` creates through the host on the emulator enforcing ``tier_name`` (per second, minute and
+    day, per developer app), the provider at its default pacing for that tier, while another tool
+    of the same app spends 30% of the quota, in real time."""
+    tier = constants.RATE_TIERS[tier_name]
+    names = [f"bench tier create {i:04d}" for i in range(n)]
+    inputs = [{**props_from_spec(spec_for(THIRD_ADVERTISER_ID, m)), PROVIDER_KEY: BLOB} for m in names]
+    failures: list[str] = []
+    other_failures: list[str] = []
+    other_calls = [0]
+    done = threading.Event()
+
+    def create(i: int) -> None:
+        try:
+            host.create(urn(names[i]), inputs[i])
+        except HostError as error:
+            failures.append(error.details[:200])
+
+    def other_tool() -> None:
+        """Reads at 30% of the tier, evenly, from its own process-like pacer (its own budget)."""
+        share = Pacing(tier.per_second * OTHER_TOOL_SHARE, tier.per_minute * OTHER_TOOL_SHARE)
+        retry = RetryPolicy(max_attempts=1)  # a refusal is counted, not retried
+        with TikTokClient(OTHER_TOOL_TOKEN, base_url=server.url, retry=retry, limiter=Pacer(share)) as tool:
+            while not done.is_set():
+                other_calls[0] += 1
+                try:
+                    next(tool.iter_audiences(DEFAULT_ADVERTISER_ID, page_size=1), None)  # one request
+                except TikTokError as error:
+                    other_failures.append(str(error)[:200])
+
+    with start_host(server, **{TIER_KEY: tier_name}) as host:
+        emulator.set_rate_tier(tier_name)
+        emulator.reset_request_counts()
+        other = threading.Thread(target=other_tool)
+        other.start()
+        time.sleep(2.0)  # the other tool is running when the deployment starts
+        start = time.perf_counter()
+        parallel(create, range(n))
+        elapsed = time.perf_counter() - start
+        done.set()
+        other.join()
+        suspensions = emulator.suspensions()
+        emulator.set_rate_tier(None)
+    ours = sum(emulator.request_counts().values()) - other_calls[0]
+    made = len(emulator.audiences(THIRD_ADVERTISER_ID))
+    allowed = min(tier.per_second, tier.per_minute / 60)
+    minimum, paced = ours / allowed, ours / (allowed * HEADROOM)
+    label = f"{n} creates, {tier_name} tier ({tier.per_second}/s, {tier.per_minute}/min), another tool at 30%"
+    return [
+        Row(
+            f"{label}: failed operations; other tool's",
+            f"{len(failures)}; {len(other_failures)}",
+            "0; 0",
+            not failures and not other_failures,
+        ),
+        Row(
+            f"{label}: suspensions (40100)",
+            ", ".join(f"{s['window']} at {s['start']}" for s in suspensions) or "0",
+            "0",
+            not suspensions,
+        ),
+        Row(f"{label}: audiences / calls", f"{made} / {ours}", f"{n} / {n + 1}", made == n and ours == n + 1),
+        Row(
+            f"{label}: wall time",
+            f"{elapsed:.1f} s",
+            f"<= 1.1 x {paced:.1f} s (calls / 60% of the tier)",
+            elapsed <= 1.1 * paced,
+        ),
+        Row(
+            f"{label}: against the tier's minimum (calls / {allowed:g} per s = {minimum:.1f} s)",
+            f"{elapsed / minimum:.2f} x",
+            "-",
+            None,
+        ),
+    ]
+
+
 def bench_import(runs: int) -> list[Row]:
     """What importing the package adds once pulumi is loaded, and what the host imports to unpickle."""
     code = (
@@ -284,21 +368,31 @@ def main() -> int:
         "--provider-rate", type=float, default=None, help="the provider's requestsPerSecond (default: rate)"
     )
     parser.add_argument("--import-runs", type=int, default=7, help="runs per import measurement")
+    parser.add_argument(
+        "--tier-creates", type=int, default=300, help="creates on a rate-limit tier, in real time (0: skip)"
+    )
+    parser.add_argument("--tier", choices=list(constants.RATE_TIERS), default="basic", help="that tier")
+    parser.add_argument("--only-tier", action="store_true", help="run the rate-limit tier scenario alone")
     args = parser.parse_args()
     burst = args.burst if args.burst is not None else max(1, int(args.rate))
 
     print(f"Machine: {machine()}\n")
+    other_tool = TokenSeed(token=OTHER_TOOL_TOKEN, advertiser_ids=DEFAULT_SEED.tokens[0].advertiser_ids)
     seed = Seed(
-        tokens=DEFAULT_SEED.tokens,
+        tokens=(*DEFAULT_SEED.tokens, other_tool),  # one developer app: they share its rate limits
         advertisers=DEFAULT_SEED.advertisers,
         population=PopulationConfig(calculating_seconds=0, growth_seconds=0),
     )
     rows: list[Row] = []
     with Emulator(seed=seed) as emulator, emulator.serve("127.0.0.1", 0) as server:
-        rows += bench_stack(emulator, server, args.audiences)
-        provider_rate = args.provider_rate or args.rate
-        rows += bench_creates(emulator, server, args.creates, args.rate, burst, provider_rate)
-    rows += bench_import(args.import_runs)
+        if not args.only_tier:
+            rows += bench_stack(emulator, server, args.audiences)
+            provider_rate = args.provider_rate or args.rate
+            rows += bench_creates(emulator, server, args.creates, args.rate, burst, provider_rate)
+        if args.tier_creates:
+            rows += bench_tier(emulator, server, args.tier_creates, args.tier)
+    if not args.only_tier:
+        rows += bench_import(args.import_runs)
     print(table(rows))
     return 0 if all(r.ok is not False for r in rows) else 1
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.settings import TOKEN_ENV
 
 if TYPE_CHECKING:
@@ -252,7 +253,7 @@ def import_(
         if not sys.stdin.isatty():
             raise click.UsageError(f"no access token: set {TOKEN_ENV} or pass --token")
         token = click.prompt("TikTok access token", hide_input=True)
-    with ProviderSettings(access_token=token, endpoint=endpoint).make_client() as client:
+    with ProviderSettings.for_command(token, endpoint).make_client() as client:
         with click.progressbar(
             client.iter_audiences(advertiser_id),
             label=f"Listing the audiences of advertiser {advertiser_id}",
@@ -317,6 +318,11 @@ def emulator() -> None:
     help="How get spells rules: backend (default: TikTok's backend shape), adgroup or request. "
     "Default: $TIKTOK_EMULATOR_ANSWER_SHAPE, else backend.",
 )
+@click.option(
+    "--rate-tier",
+    type=click.Choice(list(constants.RATE_TIERS), case_sensitive=False),
+    help="Enforce TikTok's rate limits of this tier per developer app (default: none).",
+)
 def serve(
     host: str,
     port: int,
@@ -326,6 +332,7 @@ def serve(
     advertisers: tuple[str, ...],
     apps: tuple[str, ...],
     answer_shape: str | None,
+    rate_tier: str | None,
 ) -> None:
     """Serve the emulator over HTTP; the first line of output is its URL.
 
@@ -361,7 +368,7 @@ def serve(
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     try:
-        instance = Emulator(db, seed=seed, answer_shape=answer_shape)
+        instance = Emulator(db, seed=seed, answer_shape=answer_shape, rate_tier=rate_tier)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--answer-shape") from None
     with instance, instance.serve(host, port) as server:

@@ -8,7 +8,7 @@ TikTok's OpenAPI files (``dmp_custom_audience_*.yml``, "Y:<endpoint>").
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, NamedTuple
 
 # --- Hosts and paths (reference §1) -------------------------------------------------------
 PRODUCTION_URL: Final = "https://business-api.tiktok.com"
@@ -183,11 +183,13 @@ CODE_PERMISSION_ERROR: Final = 40001
 CODE_PARAM_ERROR: Final = 40002
 CODE_NOT_EXIST: Final = 40007
 CODE_ID_LIMIT_EXCEED: Final = 40011
+CODE_TOO_FREQUENT: Final = 40016  # reference §6.3: "Requests made too frequently" (endpoint, app level)
 CODE_REQUEST_TOO_FREQUENT: Final = 40100
 CODE_ACCESS_TOKEN_EXPIRE: Final = 40102
 CODE_EMPTY_ACCESS_TOKEN: Final = 40104
 CODE_INVALID_ACCESS_TOKEN: Final = 40105
 CODE_REQUEST_FREQUENCY_LIMITED: Final = 40132
+CODE_ADVERTISER_QPS_LIMIT: Final = 40133  # reference §6.3: the advertiser-level QPS limit
 CODE_WRITE_CONFLICT: Final = 40202
 CODE_ROUTE_NOT_FOUND: Final = 40400
 CODE_SYS_ERROR: Final = 50000
@@ -196,12 +198,41 @@ CODE_DMP_ERROR: Final = 51003
 CODE_MAINTENANCE: Final = 60001
 CODE_TOO_MANY_REQUESTS_BL: Final = 61000
 
-# Codes that mean "the request was throttled, try again later" (reference §4.2).
+# Codes that mean "the request was throttled, try again later" (reference §4.2, §6.3).
 RATE_LIMIT_CODES: Final = frozenset(
-    {CODE_REQUEST_TOO_FREQUENT, CODE_REQUEST_FREQUENCY_LIMITED, CODE_TOO_MANY_REQUESTS_BL}
+    {
+        CODE_TOO_FREQUENT,
+        CODE_REQUEST_TOO_FREQUENT,
+        CODE_REQUEST_FREQUENCY_LIMITED,
+        CODE_ADVERTISER_QPS_LIMIT,
+        CODE_TOO_MANY_REQUESTS_BL,
+    }
 )
 # Server-side failures worth a bounded retry (reference §4.1 "Retry?" column): 50000, 50002,
 # every 51xxx downstream RPC error, 40202 write conflicts and 60001 maintenance.
 SERVER_RETRY_CODES: Final = frozenset(
     {CODE_SYS_ERROR, CODE_SYS_TIMEOUT, CODE_WRITE_CONFLICT, CODE_MAINTENANCE, *range(51000, 51100)}
 )
+
+
+# --- Rate limits (reference §6.3) ----------------------------------------------------------
+class RateTier(NamedTuple):
+    """A developer app's request quota: shared by every token and tool of the app."""
+
+    per_second: int
+    per_minute: int
+    per_day: int
+    per_endpoint: bool = False  # sandbox: each endpoint has its own quota
+
+
+RATE_TIERS: Final[dict[str, RateTier]] = {
+    "basic": RateTier(10, 600, 864_000),  # every developer app starts here
+    "advanced": RateTier(20, 1_200, 1_728_000),
+    "premium": RateTier(30, 1_800, 2_592_000),
+    "ultimate": RateTier(50, 3_000, 4_320_000),
+    "sandbox": RateTier(1, 30, 1_000, per_endpoint=True),
+}
+DEFAULT_RATE_TIER: Final = "basic"
+# How long TikTok suspends an app over its limits: the rest of the current second (QPS), this long
+# (QPM), until 00:00 UTC (QPD).
+QPM_SUSPENSION_SECONDS: Final = 300

@@ -1,4 +1,4 @@
-"""Provider settings: token, endpoint, default advertiser and request rate, and where they come from.
+"""Provider settings: token, endpoint, default advertiser and rate limits, and where they come from.
 
 Read once per provider host from the stack configuration that the engine hands to the dynamic
 provider's ``configure()`` (keys arrive namespaced, ``tiktok:accessToken``), with environment
@@ -8,6 +8,7 @@ the program process before ``configure()`` runs, and only in the host.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -15,28 +16,43 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.errors import ConfigurationError
+from pulumi_tiktok_audiences.throttle import Pacing
 
 if TYPE_CHECKING:
+    import httpx
+
     from pulumi_tiktok_audiences.client import RetryPolicy, TikTokClient
 
 # Stack configuration keys (namespace "tiktok") and their environment fallbacks.
 TOKEN_KEY = "tiktok:accessToken"  # noqa: S105 - a config key, not a secret
 ENDPOINT_KEY = "tiktok:endpoint"
 ADVERTISER_KEY = "tiktok:advertiserId"
+TIER_KEY = "tiktok:rateLimitTier"
 RATE_KEY = "tiktok:requestsPerSecond"
+RATE_PER_MINUTE_KEY = "tiktok:requestsPerMinute"
+WAIT_KEY = "tiktok:rateLimitWaitSeconds"
 TIMEOUT_KEY = "tiktok:timeoutSeconds"
 TOKEN_ENV = "TIKTOK_ACCESS_TOKEN"  # noqa: S105 - an env var name, not a secret
 ENDPOINT_ENV = "TIKTOK_ENDPOINT"
 ADVERTISER_ENV = "TIKTOK_ADVERTISER_ID"
+TIER_ENV = "TIKTOK_RATE_LIMIT_TIER"
 RATE_ENV = "TIKTOK_REQUESTS_PER_SECOND"
+RATE_PER_MINUTE_ENV = "TIKTOK_REQUESTS_PER_MINUTE"
+WAIT_ENV = "TIKTOK_RATE_LIMIT_WAIT_SECONDS"
 TIMEOUT_ENV = "TIKTOK_TIMEOUT_SECONDS"
 
-DEFAULT_REQUESTS_PER_SECOND = 10.0
-"""Pace for TikTok's own hosts when none is configured: half the documented 20 QPS tier (reference
-§4.2), which is shared per developer app; the other half is left for other processes and tools
-using the same app (each ``pulumi`` operation runs its own provider process with its own budget).
-An emulator (a URL, or ``local``) has no quota, so it is not paced unless a rate is set."""
+HEADROOM = 0.6
+"""Share of the app's tier a deployment paces at when no rate is configured. TikTok counts every
+token and tool of a developer app together and suspends the whole app past a limit (reference §6.3),
+so the rest is left to others: 30% for another tool of the app running at the same time (the
+benchmark's scenario), and 10% for what neither side controls (requests that leave evenly spaced
+arrive a little bunched after network jitter, and the two clients' windows do not line up). On the
+Basic tier: 6 requests a second, 360 a minute."""
+DEFAULT_WAIT_SECONDS = 360.0
+"""How long one call waits out a suspension by default: TikTok's 5-minute suspension after the
+per-minute limit, plus a minute for the probe interval (up to 30 s) and clocks that disagree."""
 
 LOCAL = "local"
 LOCAL_DB = Path(".tiktok-emulator") / "local.db"
@@ -50,8 +66,12 @@ class ProviderSettings:
     access_token: str | None = field(default=None, repr=False)
     endpoint: str = "production"
     advertiser_id: str | None = None
+    rate_limit_tier: str | None = None
+    """As configured (one of ``constants.RATE_TIERS``); :attr:`tier` is what applies."""
     requests_per_second: float | None = None
-    """As configured; :attr:`rate_limit` is what applies."""
+    """As configured; :attr:`pacing` is what applies."""
+    requests_per_minute: float | None = None
+    rate_limit_wait_seconds: float = DEFAULT_WAIT_SECONDS
     timeout_seconds: float | None = None
     """How long one request may take (connect, send, wait for the answer); None: the client's
     default (30 s to answer, 10 s to connect). A create that times out after it was sent counts as a
@@ -78,94 +98,178 @@ class ProviderSettings:
                 raise ConfigurationError(
                     f"{ENDPOINT_KEY}: {exc}, or {LOCAL} for the embedded emulator"
                 ) from None
-        return cls(
+        tier = pick(TIER_KEY, TIER_ENV)
+        if tier is not None and tier.lower() not in constants.RATE_TIERS:
+            raise ConfigurationError(
+                f"{TIER_KEY}: unknown rate-limit tier {tier!r}; use one of "
+                f"{', '.join(constants.RATE_TIERS)} (your developer app's tier, shown in TikTok's "
+                "developer portal; every app starts at basic)"
+            )
+        wait = _positive(
+            WAIT_KEY, pick(WAIT_KEY, WAIT_ENV), "seconds", f"default {DEFAULT_WAIT_SECONDS:g}", zero_ok=True
+        )
+        settings = cls(
             access_token=pick(TOKEN_KEY, TOKEN_ENV),
             endpoint=endpoint,
             advertiser_id=pick(ADVERTISER_KEY, ADVERTISER_ENV),
+            rate_limit_tier=None if tier is None else tier.lower(),
             requests_per_second=_positive(
-                RATE_KEY,
-                pick(RATE_KEY, RATE_ENV),
-                "requests per second",
-                f"default {DEFAULT_REQUESTS_PER_SECOND:g} on TikTok's hosts; "
-                "set it to your app's tier or lower",
+                RATE_KEY, pick(RATE_KEY, RATE_ENV), "requests per second", "default: 60% of the tier"
             ),
+            requests_per_minute=_positive(
+                RATE_PER_MINUTE_KEY,
+                pick(RATE_PER_MINUTE_KEY, RATE_PER_MINUTE_ENV),
+                "requests per minute",
+                "default: 60% of the tier",
+                at_least=1,
+            ),
+            rate_limit_wait_seconds=DEFAULT_WAIT_SECONDS if wait is None else wait,
             timeout_seconds=_positive(
                 TIMEOUT_KEY, pick(TIMEOUT_KEY, TIMEOUT_ENV), "seconds", "default 30 s to answer"
             ),
         )
+        settings.pacing  # noqa: B018 - refuse rates above the tier now, not at the first request
+        return settings
+
+    @classmethod
+    def for_command(cls, access_token: str | None, endpoint: str) -> ProviderSettings:
+        """A CLI command's settings: the token and endpoint it was given, the rest (rate-limit tier,
+        rates, waits, timeout) from the environment, as the provider reads them."""
+        return cls.resolve({TOKEN_KEY: access_token, ENDPOINT_KEY: endpoint}.get)
 
     @property
     def is_local(self) -> bool:
         return self.endpoint == LOCAL
 
     @property
-    def rate_limit(self) -> float | None:
-        """Requests per second to pace at: the configured rate, else the default on TikTok's hosts."""
-        if self.requests_per_second is not None:
-            return self.requests_per_second
-        from pulumi_tiktok_audiences.client import NAMED_ENDPOINTS, resolve_base_url
+    def tier(self) -> str | None:
+        """The rate-limit tier in effect: the configured one, else ``sandbox`` on TikTok's sandbox and
+        ``basic`` (every app's first tier) in production; None for an emulator, which has no quota."""
+        if self.rate_limit_tier is not None:
+            return self.rate_limit_tier
+        if self.is_local:
+            return None
+        from pulumi_tiktok_audiences.client import resolve_base_url
 
-        if not self.is_local and resolve_base_url(self.endpoint) in NAMED_ENDPOINTS.values():
-            return DEFAULT_REQUESTS_PER_SECOND
-        return None
+        return {constants.PRODUCTION_URL: constants.DEFAULT_RATE_TIER, constants.SANDBOX_URL: "sandbox"}.get(
+            resolve_base_url(self.endpoint)
+        )
 
-    def make_client(self) -> TikTokClient:
-        """Build the API client for the configured endpoint, or explain which key to set."""
+    @property
+    def pacing(self) -> Pacing | None:
+        """What the requests are paced at: 60% of the tier in effect (:data:`HEADROOM`); a configured
+        rate per second or per minute replaces that share (the other number takes the same share of
+        the tier). None (not paced) for an emulator with nothing configured."""
+        tier = constants.RATE_TIERS[self.tier] if self.tier is not None else None
+        per_second, per_minute = self.requests_per_second, self.requests_per_minute
+        if tier is not None:
+            for key, value, limit, unit in (
+                (RATE_KEY, per_second, tier.per_second, "second"),
+                (RATE_PER_MINUTE_KEY, per_minute, tier.per_minute, "minute"),
+            ):
+                if value is not None and value > limit:
+                    raise ConfigurationError(
+                        f"{key}: {value:g} is more than the {self.tier} tier's {limit:,} requests per "
+                        f"{unit}, so TikTok would suspend the app; set it lower, or set {TIER_KEY} to "
+                        f"your developer app's tier ({', '.join(constants.RATE_TIERS)})"
+                    )
+            # One number set: the other takes the same share of the tier.
+            share = HEADROOM
+            if per_second is not None:
+                share = per_second / tier.per_second
+            elif per_minute is not None:
+                share = per_minute / tier.per_minute
+            per_second = per_second or tier.per_second * share
+            per_minute = per_minute or tier.per_minute * share
+        elif per_second is None and per_minute is None:
+            return None
+        return Pacing(
+            per_second=per_second or (per_minute or 0) / 60,
+            per_minute=per_minute,
+            per_endpoint=tier.per_endpoint if tier is not None else False,
+        )
+
+    def make_client(
+        self,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> TikTokClient:
+        """Build the API client for the configured endpoint, or explain which key to set.
+
+        Tests may serve its requests with another ``transport`` and run its pacing and retries on
+        another ``clock`` and ``sleep`` (the emulator's); the pacer is then its own, not the
+        process's.
+        """
         from pulumi_tiktok_audiences.client import DEFAULT_TIMEOUT, TikTokClient, resolve_base_url
-        from pulumi_tiktok_audiences.throttle import shared_bucket
+        from pulumi_tiktok_audiences.throttle import STDERR_ANNOUNCER, Pacer, shared_pacer
 
-        rate = self.rate_limit
-        retry = provider_retry_policy()
+        timing: dict[str, Any] = {"clock": clock, "sleep": sleep}
+        timing = {name: value for name, value in timing.items() if value is not None}
+        retry = dataclasses.replace(
+            provider_retry_policy(),
+            rate_limit_wait_seconds=self.rate_limit_wait_seconds,
+            notify=STDERR_ANNOUNCER,
+            **timing,
+        )
         timeout = DEFAULT_TIMEOUT if self.timeout_seconds is None else self.timeout_seconds
+        pacing = self.pacing
+        token = self.access_token
         if self.is_local:
             from pulumi_tiktok_audiences.emulator import DEFAULT_TOKEN, IN_PROCESS_BASE_URL, Emulator
 
-            LOCAL_DB.parent.mkdir(parents=True, exist_ok=True)
-            emulator = Emulator(db_path=LOCAL_DB)
-            return TikTokClient(
-                self.access_token or DEFAULT_TOKEN,
-                base_url=IN_PROCESS_BASE_URL,
-                transport=emulator.transport(),
-                retry=retry,
-                timeout=timeout,
-                limiter=shared_bucket(IN_PROCESS_BASE_URL, rate) if rate else None,
-            )
-        if self.access_token is None:
+            base_url, token = IN_PROCESS_BASE_URL, token or DEFAULT_TOKEN
+            if transport is None:
+                LOCAL_DB.parent.mkdir(parents=True, exist_ok=True)
+                transport = Emulator(db_path=LOCAL_DB).transport()
+        elif token is None:
             raise ConfigurationError(
                 "No TikTok access token is configured. Set it with "
                 f"`pulumi config set --secret {TOKEN_KEY} <token>` or the {TOKEN_ENV} environment "
                 f"variable (or set {ENDPOINT_KEY} to `{LOCAL}` to use the embedded emulator)."
             )
-        base_url = resolve_base_url(self.endpoint)
-        limiter = shared_bucket(base_url, rate) if rate else None
+        else:
+            base_url = resolve_base_url(self.endpoint)
+        limiter = None
+        if pacing is not None:
+            limiter = Pacer(pacing, **timing) if timing else shared_pacer(base_url, pacing)
+        network = {} if transport is None else {"transport": transport}
         return TikTokClient(
-            self.access_token, base_url=base_url, retry=retry, timeout=timeout, limiter=limiter
+            token, base_url=base_url, retry=retry, timeout=timeout, limiter=limiter, **network
         )
 
 
 def provider_retry_policy() -> RetryPolicy:
-    """The client's backoff, retuned for a paced provider: first retry sooner, more attempts.
+    """The client's backoff for faults, retuned for the provider: first retry sooner, more attempts.
 
-    With the limiter pacing at or below TikTok's rate, 40100 only comes when someone else spends
-    the same app's quota; the client's default first wait of up to 1 s then idles one of the
-    host's four workers for far longer than the quota takes to refill (1/rate). Measured (bench,
-    emulator at 50/s with a 10-request bucket, unpaced): 300 creates took 8.3 s with the default
-    (5 attempts, 1 s), 6.1 s with 8 attempts from 0.25 s. The longest total wait (about 32 s)
-    stays within the default 60 s budget, so a longer outage is still ridden out.
+    A fault (50002, HTTP 5xx, a lost connection) usually clears within a second or two, and the
+    client's default first wait of up to 1 s idles one of the host's four workers for longer than
+    needed. Measured when 40100 still went this way (bench, emulator at 50/s with a 10-request
+    bucket, unpaced): 300 creates took 8.3 s with the default (5 attempts, 1 s), 6.1 s with 8
+    attempts from 0.25 s. The longest total wait (about 32 s) stays within the default 60 s budget.
+    Rate limits have their own budget (``tiktok:rateLimitWaitSeconds``, set by ``make_client``).
     """
     from pulumi_tiktok_audiences.client import RetryPolicy
 
     return RetryPolicy(max_attempts=8, initial_backoff=0.25)
 
 
-def _positive(key: str, text: str | None, unit: str, hint: str) -> float | None:
-    """A positive finite number (of ``unit``) for ``key``, or None when unset."""
+def _positive(
+    key: str, text: str | None, unit: str, hint: str, *, at_least: float = 0, zero_ok: bool = False
+) -> float | None:
+    """A positive finite number (of ``unit``, at least ``at_least``) for ``key``, or None when unset."""
     if text is None:
         return None
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise ConfigurationError(f"{key}: expected a positive number of {unit}, got {text!r} ({hint})")
+    if not (math.isfinite(value) and (value > 0 or (zero_ok and value == 0)) and value >= at_least):
+        expected = (
+            f"a number of {unit} of at least {at_least:g}" if at_least else f"a positive number of {unit}"
+        )
+        if zero_ok:
+            expected = f"0 or {expected}"
+        raise ConfigurationError(f"{key}: expected {expected}, got {text!r} ({hint})")
     return value

@@ -15,6 +15,7 @@ from pulumi_tiktok_audiences.client.client import (
 from pulumi_tiktok_audiences.client.errors import (
     AuthenticationError,
     CreatedWithoutIdError,
+    DailyQuotaExhaustedError,
     InvalidRequestError,
     MissingAccessTokenError,
     NotFoundError,
@@ -46,6 +47,7 @@ __all__ = [
     "AuthenticationError",
     "CallKind",
     "CreatedWithoutIdError",
+    "DailyQuotaExhaustedError",
     "InvalidRequestError",
     "LookalikeSpec",
     "MissingAccessTokenError",

@@ -27,14 +27,17 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.client.errors import (
     CreatedWithoutIdError,
+    DailyQuotaExhaustedError,
     InvalidRequestError,
     MissingAccessTokenError,
     NotFoundError,
     OutcomeUnknownError,
+    RateLimitedError,
     TikTokError,
     TransportError,
     api_error,
     endpoint_label,
+    is_daily_quota,
 )
 from pulumi_tiktok_audiences.client.models import (
     AudienceDetail,
@@ -437,12 +440,15 @@ class TikTokClient:
             envelope.request_id,
         )
         if envelope.code != constants.CODE_OK:
-            raise api_error(
+            refusal = api_error(
                 endpoint=label,
                 code=envelope.code,
                 tiktok_message=self._redact(envelope.message or ""),
                 request_id=envelope.request_id,
             )
+            if isinstance(refusal, RateLimitedError) and is_daily_quota(refusal.tiktok_message):
+                raise DailyQuotaExhaustedError(refusal, server_now=self.server_now())
+            raise refusal
         return envelope
 
     def _note_server_time(self, response: httpx.Response) -> None:

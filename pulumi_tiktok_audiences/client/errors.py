@@ -16,6 +16,7 @@ and our own text only, never from the request headers.
     │   ├── InvalidRequestError       40000 / 40002 / 40011
     │   ├── NotFoundError             40007
     │   ├── RateLimitedError          constants.RATE_LIMIT_CODES
+    │   │   └── DailyQuotaExhaustedError  one whose message names the daily quota
     │   └── ServerError               constants.SERVER_RETRY_CODES
     ├── TransportError                connection failures, HTTP errors, answers that are no envelope
     ├── OutcomeUnknownError           a create was sent but its answer was lost
@@ -24,6 +25,9 @@ and our own text only, never from the request headers.
 """
 
 from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
 
 from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.errors import TikTokAudiencesError
@@ -117,7 +121,43 @@ class RateLimitedError(TikTokApiError):
     """TikTok throttled the request without acting on it."""
 
     codes = constants.RATE_LIMIT_CODES
-    hint = "TikTok is throttling this app or token; wait, then retry, and avoid parallel runs"
+    hint = (
+        "TikTok suspends a developer app that goes over its requests per second or per minute (for up "
+        "to 5 minutes) or per day (until 00:00 UTC), counting the requests of every tool using the app; "
+        "wait, then run again, or lower the request rate"
+    )
+
+
+_DAILY = re.compile(r"\bqpd\b|per day|daily|00:00", re.IGNORECASE)
+
+
+def is_daily_quota(message: str) -> bool:
+    """Whether a rate-limit message is about the daily quota (reference §6.3: "qpd: suspend until
+    00:00:00 UTC+0"). TikTok's wording is not published: this matches the emulator's and any text
+    naming the day; a daily suspension it misses is waited out up to the bound, then reported."""
+    return bool(_DAILY.search(message))
+
+
+class DailyQuotaExhaustedError(RateLimitedError):
+    """The app's daily quota is spent: TikTok refuses its requests until 00:00 UTC."""
+
+    def __init__(self, error: RateLimitedError, *, server_now: datetime) -> None:
+        super().__init__(
+            endpoint=error.endpoint,
+            code=error.code or constants.CODE_REQUEST_TOO_FREQUENT,
+            tiktok_message=error.tiktok_message,
+            request_id=error.request_id,
+        )
+        day = server_now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        self.resets_at = day + timedelta(days=1)
+        left = int((self.resets_at - server_now).total_seconds()) // 60
+        self.message = (
+            f"TikTok rejected {error.endpoint}: [{self.code}] {error.tiktok_message} (request_id "
+            f"{error.request_id or 'unknown'}). The developer app's daily request quota is spent: TikTok "
+            f"accepts its requests again at {self.resets_at:%Y-%m-%d %H:%M} UTC (in {left // 60} h "
+            f"{left % 60} min). TikTok did not act on this request; run again after that time, or ask "
+            "TikTok for a higher rate-limit tier"
+        )
 
 
 class ServerError(TikTokApiError):

@@ -1,9 +1,8 @@
 """Which failures are retried, how long to back off, and when to give up.
 
-tenacity runs the loop: it is well kept, and its stop / wait / retry policies are small
-composable objects, so "attempts OR elapsed time" and "exponential backoff with full jitter"
-are one line each instead of a hand-written loop. Sleep and clock are injectable so that
-tests never wait for real.
+tenacity runs the loop (well kept: retry conditions, sleeping, the final RetryError); the wait and
+stop decisions are one small object per call, since a rate limit and a fault have separate budgets.
+Sleep and clock are injectable so that tests never wait for real.
 
 The classification follows what a repeat would do on TikTok's side:
 
@@ -11,12 +10,18 @@ The classification follows what a repeat would do on TikTok's side:
 - idempotent writes (rename, delete, share) have the same effect when repeated;
 - a create repeated after TikTok acted would make a duplicate audience, so a create is only
   retried when TikTok certainly did not act (rate limited, or the connection never opened).
+
+A rate limit is different from other failures: TikTok suspends the whole developer app for the rest
+of the second, 5 minutes or until 00:00 UTC (reference §6.3). With ``rate_limit_wait_seconds`` set,
+a suspension is waited out (probing at 1, 2, 4 ... 30 s, announced through ``notify``) instead of
+spending the attempts meant for faults; a daily one is not retried at all.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +30,7 @@ from typing import TypeVar
 import tenacity
 
 from pulumi_tiktok_audiences.client.errors import (
+    DailyQuotaExhaustedError,
     RateLimitedError,
     RetriesExhaustedError,
     ServerError,
@@ -47,6 +53,8 @@ class CallKind(enum.Enum):
 
 def is_transient(error: TikTokError) -> bool:
     """Whether the same call may succeed later (throttling, server trouble, network)."""
+    if isinstance(error, DailyQuotaExhaustedError):
+        return False  # nothing is accepted before 00:00 UTC: waiting that long is not a retry
     if isinstance(error, RateLimitedError | ServerError):
         return True
     return isinstance(error, TransportError) and error.transient
@@ -69,16 +77,10 @@ def should_retry(error: TikTokError, kind: CallKind) -> bool:
     return kind is not CallKind.CREATE or not may_have_acted(error)
 
 
-class _OutOfTime(tenacity.stop.stop_base):
-    """Stop when the next sleep would end past the time budget (measured on ``clock``)."""
-
-    def __init__(self, clock: Callable[[], float], start: float, budget: float) -> None:
-        self._clock = clock
-        self._start = start
-        self._budget = budget
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
-        return self._clock() - self._start + retry_state.upcoming_sleep > self._budget
+SUSPENSION_PROBE_MAX = 30.0
+"""Longest wait between probes of a suspended app: a 5-minute suspension costs about 14 requests."""
+ANNOUNCE_FROM = 2.0
+"""Waits from this long on are announced (a QPS suspension's one second is not worth a line)."""
 
 
 def _log_retry(retry_state: tenacity.RetryCallState) -> None:
@@ -91,6 +93,14 @@ def _log_retry(retry_state: tenacity.RetryCallState) -> None:
     )
 
 
+def _duration(seconds: float) -> str:
+    """``330`` -> ``5 min 30 s``: how long, for people."""
+    minutes, rest = divmod(round(seconds), 60)
+    if not minutes:
+        return f"{rest} s"
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+
+
 @dataclass(frozen=True, kw_only=True)
 class RetryPolicy:
     """Bounded retries with exponential backoff and full jitter.
@@ -98,19 +108,27 @@ class RetryPolicy:
     The n-th wait is uniform in ``[0, min(max_backoff, initial_backoff * 2**(n-1))]``, and the
     loop stops after ``max_attempts`` attempts or when the next wait would end more than
     ``max_elapsed_seconds`` after the first attempt started, whichever comes first.
+
+    With ``rate_limit_wait_seconds``, rate limits are not counted in those bounds: the call waits
+    1, 2, 4 ... (at most 30) seconds between probes for as long as the next probe starts within
+    ``rate_limit_wait_seconds`` of the first refusal, and announces each wait of 2 s or more
+    through ``notify``.
     """
 
     max_attempts: int = 5
     max_elapsed_seconds: float = 60.0
     initial_backoff: float = 1.0
     max_backoff: float = 20.0
+    rate_limit_wait_seconds: float | None = None
+    notify: Callable[[str], None] | None = field(default=None, repr=False)
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("RetryPolicy.max_attempts must be at least 1")
-        if self.max_elapsed_seconds < 0 or self.initial_backoff < 0 or self.max_backoff < 0:
+        durations = (self.max_elapsed_seconds, self.initial_backoff, self.max_backoff)
+        if min(durations) < 0 or (self.rate_limit_wait_seconds or 0) < 0:
             raise ValueError("RetryPolicy durations must not be negative")
 
     def call(self, attempt: Callable[[], T], *, retry_if: Callable[[TikTokError], bool]) -> T:
@@ -119,11 +137,10 @@ class RetryPolicy:
         A failure that ``retry_if`` rejects is raised as it is; a retryable failure that
         outlasts the budget becomes :class:`RetriesExhaustedError`.
         """
-        start = self.clock()
+        loop = _Loop(self)
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.max_attempts)
-            | _OutOfTime(self.clock, start, self.max_elapsed_seconds),
-            wait=tenacity.wait_random_exponential(multiplier=self.initial_backoff, max=self.max_backoff),
+            stop=loop.stop,
+            wait=loop.wait,
             retry=tenacity.retry_if_exception(lambda exc: isinstance(exc, TikTokError) and retry_if(exc)),
             sleep=self.sleep,
             before_sleep=_log_retry,
@@ -135,5 +152,56 @@ class RetryPolicy:
             error = last.exception()
             assert isinstance(error, TikTokError)  # only TikTokErrors are retried
             raise RetriesExhaustedError(
-                error, attempts=last.attempt_number, elapsed_seconds=self.clock() - start
+                error, attempts=last.attempt_number, elapsed_seconds=self.clock() - loop.start
             ) from error
+
+
+class _Loop:
+    """One call's retry state: tenacity asks ``wait`` then ``stop`` after each failed attempt."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        self.start = policy.clock()
+        self._faults = 0  # failed attempts other than rate limits
+        self._suspended_since: float | None = None
+        self._suspended_waits: list[float] = []
+        self._stop = False
+
+    def _waits_out(self, state: tenacity.RetryCallState) -> RateLimitedError | None:
+        error = state.outcome.exception() if state.outcome else None
+        if self.policy.rate_limit_wait_seconds is not None and isinstance(error, RateLimitedError):
+            return error
+        return None
+
+    def wait(self, state: tenacity.RetryCallState) -> float:
+        policy, now = self.policy, self.policy.clock()
+        limited = self._waits_out(state)
+        if limited is None:
+            self._faults += 1
+            fault_time = now - self.start - sum(self._suspended_waits)
+            ceiling = min(policy.max_backoff, policy.initial_backoff * 2.0 ** (self._faults - 1))
+            pause = random.uniform(0.0, ceiling)  # noqa: S311 - jitter, not a secret
+            self._stop = (
+                self._faults >= policy.max_attempts or fault_time + pause > policy.max_elapsed_seconds
+            )
+            return pause
+        if self._suspended_since is None:
+            self._suspended_since = now
+        pause = min(SUSPENSION_PROBE_MAX, 2.0 ** len(self._suspended_waits))
+        # The clock, or the waits themselves if a test's sleep does not move it.
+        waited = max(now - self._suspended_since, sum(self._suspended_waits))
+        budget = policy.rate_limit_wait_seconds or 0.0
+        self._stop = waited + pause > budget
+        if not self._stop:
+            self._suspended_waits.append(pause)
+            if pause >= ANNOUNCE_FROM and policy.notify is not None:
+                policy.notify(
+                    f"TikTok is refusing this app's requests as too frequent ({limited.endpoint}: "
+                    f"code {limited.code}); another deployment or tool may be using the same developer "
+                    f"app. Trying again in {_duration(pause)} (waited {_duration(waited)}; giving up "
+                    f"after {_duration(budget)})."
+                )
+        return pause
+
+    def stop(self, _state: tenacity.RetryCallState) -> bool:
+        return self._stop

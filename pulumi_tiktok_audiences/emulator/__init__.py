@@ -30,13 +30,17 @@ none is counted as an API request):
 * rate limit (token bucket, past it 40100): ``set_rate_limit(token, per_second, burst)`` |
   ``POST /rate_limit {"token"?, "per_second", "burst"}`` (no token: every token);
   ``clear_rate_limits()`` | ``POST /rate_limit/clear``
+* TikTok's rate limits per developer app (reference §6.3; details in ratelimit.py):
+  ``Emulator(rate_tier=...)``, ``set_rate_tier("basic" | RateTier(...) | None)`` |
+  ``POST /rate_tier {"tier"}`` or ``{"per_second", "per_minute", "per_day", "per_endpoint"?}``
+  (``{}``: none); ``suspensions()`` | ``GET /rate_tier`` (the tier and every suspension so far)
 * clock: ``clock.time()/now()`` | ``GET /clock``; ``clock.set(t)`` | ``POST /clock/set {"time"}``;
   ``clock.advance(s)`` | ``POST /clock/advance {"seconds"}``; ``clock.freeze(t=None)`` |
   ``POST /clock/freeze {"time"?}``; ``clock.unfreeze()`` | ``POST /clock/unfreeze``
   (times are "YYYY-MM-DD HH:MM:SS" UTC or epoch seconds)
 * audiences: ``audiences(advertiser_id=None, include_deleted=False)`` |
   ``GET /audiences?advertiser_id=&include_deleted=true``; ``reset()`` | ``POST /reset`` (audiences,
-  history, shares, counts, faults and rate limits; not the clock)
+  history, shares, counts, faults, rate limits and the tier's counts; not the tier, not the clock)
 
 Behaviour where TikTok is silent is documented in service.py; the size model in population.py; the
 seed format and the default seed in seed.py.

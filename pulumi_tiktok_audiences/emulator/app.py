@@ -2,9 +2,10 @@
 
 An API request goes through: route (unknown path: HTTP 404, wrong method: HTTP 405, both with an
 envelope of code 40400) -> request count -> injected fault -> token (40104 missing, 40105 unknown)
--> rate limit (40100) -> request parsing and validation (40002) -> business rules. Every business
-error is HTTP 200 with ``{code, message, request_id, data: {}}``; malformed bodies (not JSON, not an
-object, too large, wrong Content-Type) are 40002 too, never a 500.
+-> rate limits (40100: the app's tier, then the per-token control) -> request parsing and validation
+(40002) -> business rules. Every business error is HTTP 200 with ``{code, message, request_id, data:
+{}}``; malformed bodies (not JSON, not an object, too large, wrong Content-Type) are 40002 too, never
+a 500.
 
 Test controls live under ``/_emulator/`` (see the package docstring); they need no token and are
 not counted. Requests are logged (logger ``pulumi_tiktok_audiences.emulator``, DEBUG) without query
@@ -58,6 +59,15 @@ _RATE_LIMIT_BODY = validation.Obj(
     {"token": validation.Str(), "per_second": validation.Num(0), "burst": validation.Int(1)},
     frozenset({"per_second", "burst"}),
 )
+_RATE_TIER_BODY = validation.Obj(
+    {
+        "tier": validation.Str(),
+        "per_second": validation.Int(1),
+        "per_minute": validation.Int(1),
+        "per_day": validation.Int(1),
+        "per_endpoint": validation.Bool(),
+    }
+)
 _SECONDS_BODY = validation.Obj({"seconds": validation.Num()}, frozenset({"seconds"}))
 
 
@@ -75,6 +85,8 @@ class EmulatorApp:
             ("POST", "/faults/clear"): _run(emulator.clear_faults),
             ("POST", "/rate_limit"): self._set_rate_limit,
             ("POST", "/rate_limit/clear"): _run(emulator.clear_rate_limits),
+            ("GET", "/rate_tier"): lambda _: self._rate_tier_state(),
+            ("POST", "/rate_tier"): self._set_rate_tier,
             ("GET", "/clock"): lambda _: self._clock_state(),
             ("POST", "/clock/set"): self._clock_set,
             ("POST", "/clock/advance"): self._clock_advance,
@@ -140,6 +152,9 @@ class EmulatorApp:
         principal = self._emulator.directory.authenticate(token)
         if principal is None:
             raise ApiError(constants.CODE_INVALID_ACCESS_TOKEN, f"{header} is invalid")
+        refusal = self._emulator.app_quota.refusal(principal.developer_app, endpoint.path)
+        if refusal is not None:
+            raise ApiError(constants.CODE_REQUEST_TOO_FREQUENT, refusal)
         if not self._emulator.rate_limiter.allow(principal.fingerprint):
             raise ApiError(
                 constants.CODE_REQUEST_TOO_FREQUENT,
@@ -174,6 +189,31 @@ class EmulatorApp:
         body = _RATE_LIMIT_BODY.check(_json_body(request), "")
         self._emulator.set_rate_limit(body.get("token"), body["per_second"], body["burst"])
         return {}
+
+    def _set_rate_tier(self, request: Request) -> dict[str, Any]:
+        """``{"tier": name}``, ``{"per_second", "per_minute", "per_day", "per_endpoint"?}`` or ``{}``
+        (no limits)."""
+        body = _RATE_TIER_BODY.check(_json_body(request, allow_empty=True), "")
+        numbers = {key: body[key] for key in ("per_second", "per_minute", "per_day") if key in body}
+        if "tier" in body and len(body) > 1:
+            raise param_error("give either tier or per_second, per_minute and per_day, not both")
+        if numbers and len(numbers) < len(("per_second", "per_minute", "per_day")):
+            raise param_error("per_second, per_minute and per_day go together")
+        if numbers:
+            tier: str | constants.RateTier | None = constants.RateTier(
+                **numbers, per_endpoint=body.get("per_endpoint", False)
+            )
+        else:
+            tier = body.get("tier")
+        self._emulator.set_rate_tier(tier)
+        return self._rate_tier_state()
+
+    def _rate_tier_state(self) -> dict[str, Any]:
+        tier = self._emulator.app_quota.tier
+        return {
+            "tier": None if tier is None else tier._asdict(),
+            "suspensions": self._emulator.suspensions(),
+        }
 
     def _clock_state(self) -> dict[str, Any]:
         clock = self._emulator.clock

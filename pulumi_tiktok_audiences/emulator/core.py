@@ -18,7 +18,7 @@ from pulumi_tiktok_audiences.emulator.app import EmulatorApp
 from pulumi_tiktok_audiences.emulator.clock import Clock
 from pulumi_tiktok_audiences.emulator.directory import Directory, fingerprint
 from pulumi_tiktok_audiences.emulator.faults import FaultInjector
-from pulumi_tiktok_audiences.emulator.ratelimit import RateLimiter
+from pulumi_tiktok_audiences.emulator.ratelimit import AppQuota, RateLimiter
 from pulumi_tiktok_audiences.emulator.seed import DEFAULT_SEED, DEFAULT_TOKEN, Seed
 from pulumi_tiktok_audiences.emulator.server import DEFAULT_HOST, RunningServer
 from pulumi_tiktok_audiences.emulator.service import AudienceService
@@ -31,6 +31,8 @@ class Emulator:
 
     ``answer_shape`` (answers.py): how get spells rules and lookalike settings; None reads
     ``TIKTOK_EMULATOR_ANSWER_SHAPE``, else ``backend``, the least convenient shape TikTok may use.
+    ``rate_tier`` enforces TikTok's rate limits per developer app: a tier's name (``basic``, ...,
+    ``sandbox``; see ``constants.RATE_TIERS``) or numbers of its own; None (the default) enforces none.
     """
 
     def __init__(
@@ -39,6 +41,7 @@ class Emulator:
         seed: Seed | None = None,
         clock: Clock | None = None,
         answer_shape: str | None = None,
+        rate_tier: str | constants.RateTier | None = None,
     ) -> None:
         shape = AnswerShape.resolve(answer_shape)  # first: a bad shape must not leave a store open
         self.seed = seed or DEFAULT_SEED
@@ -54,6 +57,8 @@ class Emulator:
         )
         self.fault_injector = FaultInjector(endpoint.path for endpoint in self.service.endpoints())
         self.rate_limiter = RateLimiter(self.clock)
+        self.app_quota = AppQuota(self.clock)
+        self.set_rate_tier(rate_tier)
         self.wsgi_app = EmulatorApp(self)
 
     # --- front doors ----------------------------------------------------------------------
@@ -127,6 +132,18 @@ class Emulator:
     def clear_rate_limits(self) -> None:
         self.rate_limiter.clear()
 
+    def set_rate_tier(self, tier: str | constants.RateTier | None) -> None:
+        """Enforce a rate-limit tier per developer app (None: none), counting from zero."""
+        if isinstance(tier, str):
+            if tier.lower() not in constants.RATE_TIERS:
+                raise ValueError(f"unknown rate tier {tier!r}; use one of {', '.join(constants.RATE_TIERS)}")
+            tier = constants.RATE_TIERS[tier.lower()]
+        self.app_quota.set_tier(tier)
+
+    def suspensions(self) -> list[dict[str, Any]]:
+        """Every suspension the rate tier imposed since it was set (or the last reset)."""
+        return [suspension.describe() for suspension in self.app_quota.suspensions()]
+
     def audiences(
         self, advertiser_id: str | None = None, include_deleted: bool = False
     ) -> list[dict[str, Any]]:
@@ -134,12 +151,14 @@ class Emulator:
         return self.service.snapshot(advertiser_id, include_deleted)
 
     def reset(self) -> None:
-        """Forget audiences, history, shares, request counts, faults and rate limits (not the clock)."""
+        """Forget audiences, history, shares, request counts, faults, rate limits and what the rate
+        tier counted (not the tier itself, nor the clock)."""
         with self.store.write() as tx:
             tx.reset_audiences()
             tx.reset_request_counts()
         self.clear_faults()
         self.clear_rate_limits()
+        self.app_quota.reset()
 
     def close(self) -> None:
         self.store.close()

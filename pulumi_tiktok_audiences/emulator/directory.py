@@ -23,10 +23,12 @@ def fingerprint(token: str) -> str:
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller: its token fingerprint and the advertisers it may act for."""
+    """An authenticated caller: its token fingerprint, the advertisers it may act for, and the
+    developer app its token belongs to."""
 
     fingerprint: str
     advertiser_ids: frozenset[str]
+    developer_app: str
 
 
 class Directory:
@@ -36,7 +38,7 @@ class Directory:
         self._grants: list[tuple[bytes, Principal]] = []
         for grant in seed.tokens:
             raw = grant.token.get_secret_value()
-            principal = Principal(fingerprint(raw), frozenset(grant.advertiser_ids))
+            principal = Principal(fingerprint(raw), frozenset(grant.advertiser_ids), grant.developer_app)
             self._grants.append((hashlib.sha256(raw.encode("utf-8")).digest(), principal))
         self._advertisers: dict[str, AdvertiserSeed] = {a.advertiser_id: a for a in seed.advertisers}
 

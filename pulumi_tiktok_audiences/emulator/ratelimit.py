@@ -1,17 +1,164 @@
-"""Per-token rate limiting with a token bucket, answered the way TikTok does: 40100 in an HTTP 200.
+"""Rate limits, answered the way TikTok does: code 40100 in an HTTP 200, no headers.
 
-Buckets refill from the emulator's clock, so a test with a frozen clock sees exactly ``burst``
-requests pass and then 40100 until it advances the clock. A limit set for ``None`` applies to every
-token that has no limit of its own (each token still gets its own bucket). Tokens are known here only
-by their fingerprint.
+:class:`AppQuota` is TikTok's own rule (reference §6.3): a tier's requests per second, per minute
+and per day for each developer app, counting every token of the app together (sandbox: for each
+endpoint on its own). Past a limit the app is suspended: for the rest of the current second (QPS),
+for 5 minutes (QPM), or until 00:00 UTC (QPD); every request is refused meanwhile. Where TikTok is
+silent the stricter reading is taken, so that a client passing here passes there:
+
+- the second and the minute are rolling windows (TikTok documents "a one minute sliding window" for
+  its v2 API, developers.tiktok.com/doc/tiktok-api-v2-rate-limit), which a client over the limit in a
+  calendar window is over in too; the day is the calendar day in UTC ("suspend until 00:00:00 UTC+0,
+  when the daily counter resets");
+- every request that reaches the gate counts, the refused ones included, so a client that keeps
+  knocking during a suspension is suspended again when it ends.
+
+:class:`RateLimiter` is a test control rather than TikTok's rule: a token bucket per access token
+(``set_rate_limit``), for contention without waiting for windows.
+
+Both run on the emulator's clock, so a test with a frozen clock sees exactly the allowed requests pass
+and then 40100 until it moves the clock. Tokens are known here only by their fingerprint.
 """
 
 from __future__ import annotations
 
+import math
 import threading
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
-from pulumi_tiktok_audiences.emulator.clock import Clock
+from pulumi_tiktok_audiences import constants
+from pulumi_tiktok_audiences.emulator.clock import Clock, format_time
+
+_WINDOW_NAMES = {"second": "QPS", "minute": "QPM", "day": "QPD"}
+
+
+@dataclass(frozen=True)
+class Suspension:
+    """One suspension of an app (and endpoint, on the sandbox), as the controls report it."""
+
+    developer_app: str
+    endpoint: str | None
+    window: str  # "second" | "minute" | "day"
+    start: float
+    until: float
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "developer_app": self.developer_app,
+            "endpoint": self.endpoint,
+            "window": self.window,
+            "start": format_time(self.start),
+            "until": format_time(self.until),
+            "seconds": round(self.until - self.start, 3),
+        }
+
+
+@dataclass
+class _Usage:
+    """What one app (or app and endpoint) has sent, as far as the limits look back."""
+
+    last_second: deque[float] = field(default_factory=deque)
+    last_minute: deque[float] = field(default_factory=deque)
+    day: int = -1
+    today: int = 0
+    suspended: Suspension | None = None
+
+
+class AppQuota:
+    """TikTok's per-app limits of one tier (None: unlimited), thread-safe."""
+
+    def __init__(self, clock: Clock, tier: constants.RateTier | None = None) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._tier = tier
+        self._usage: dict[tuple[str, str | None], _Usage] = {}
+        self._suspensions: list[Suspension] = []
+
+    @property
+    def tier(self) -> constants.RateTier | None:
+        return self._tier
+
+    def set_tier(self, tier: constants.RateTier | None) -> None:
+        """Enforce ``tier`` from now on (None: no limit), with every count and suspension forgotten."""
+        with self._lock:
+            self._tier = tier
+            self._usage.clear()
+            self._suspensions.clear()
+
+    def reset(self) -> None:
+        self.set_tier(self._tier)
+
+    def suspensions(self) -> list[Suspension]:
+        """Every suspension so far, oldest first."""
+        with self._lock:
+            return list(self._suspensions)
+
+    def refusal(self, developer_app: str, endpoint: str) -> str | None:
+        """Count one request of ``developer_app`` to ``endpoint``; TikTok's message if it is refused."""
+        with self._lock:
+            tier = self._tier
+            if tier is None:
+                return None
+            key = (developer_app, endpoint if tier.per_endpoint else None)
+            usage = self._usage.setdefault(key, _Usage())
+            now = self._clock.time()
+            _count(usage, now)
+            if usage.suspended is not None and now < usage.suspended.until:
+                return _message(tier, usage.suspended.window)
+            window = _over(tier, usage)
+            if window is None:
+                return None
+            usage.suspended = Suspension(developer_app, key[1], window, now, _until(window, now))
+            self._suspensions.append(usage.suspended)
+            return _message(tier, window)
+
+
+def _count(usage: _Usage, now: float) -> None:
+    for window, span in ((usage.last_second, 1.0), (usage.last_minute, 60.0)):
+        window.append(now)
+        while window and window[0] <= now - span:
+            window.popleft()
+    day = int(now // 86_400)
+    if day != usage.day:
+        usage.day, usage.today = day, 0
+    usage.today += 1
+
+
+def _over(tier: constants.RateTier, usage: _Usage) -> str | None:
+    """The longest-suspending window over its limit, if any."""
+    if usage.today > tier.per_day:
+        return "day"
+    if len(usage.last_minute) > tier.per_minute:
+        return "minute"
+    if len(usage.last_second) > tier.per_second:
+        return "second"
+    return None
+
+
+def _until(window: str, now: float) -> float:
+    if window == "second":
+        return math.floor(now) + 1.0
+    if window == "minute":
+        return now + constants.QPM_SUSPENSION_SECONDS
+    midnight = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (midnight + timedelta(days=1)).timestamp()
+
+
+def _message(tier: constants.RateTier, window: str) -> str:
+    """Worded after TikTok's recovery rules (reference §6.3); its exact text is not published."""
+    limit = {"second": tier.per_second, "minute": tier.per_minute, "day": tier.per_day}[window]
+    scope = "endpoint of this app" if tier.per_endpoint else "app"
+    then = {
+        "second": "requests are suspended for the rest of the current second",
+        "minute": "requests are suspended for 5 minutes",
+        "day": "requests are suspended until 00:00:00 UTC+0",
+    }[window]
+    return (
+        f"Too many requests: this {scope} exceeded its limit of {limit} requests per {window} "
+        f"({_WINDOW_NAMES[window]}); {then}."
+    )
 
 
 @dataclass(frozen=True)

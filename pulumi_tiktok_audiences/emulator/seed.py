@@ -7,6 +7,7 @@ TikTok knows these facts from its own account system; the emulator takes them fr
     tokens:
       - token: my-token                       # any string; kept in memory only, never printed
         advertiser_ids: ["7000000000000000001"]
+        developer_app: my-app                 # optional; tokens of one app share its rate limits
     advertisers:
       - advertiser_id: "7000000000000000001"
         name: Shop One                          # optional; shown in share/log
@@ -31,6 +32,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
 
 DEFAULT_TOKEN = "emulator-token"  # noqa: S105 - a public, local-only test token
+DEFAULT_DEVELOPER_APP = "emulator-app"  # every token's developer app unless the seed names another
 DEFAULT_BUSINESS_CENTER_ID = "7100000000000000001"
 OTHER_BUSINESS_CENTER_ID = "7100000000000000009"
 DEFAULT_ADVERTISER_ID = "7000000000000000001"
@@ -72,12 +74,14 @@ class AdvertiserSeed(BaseModel):
 
 
 class TokenSeed(BaseModel):
-    """An access token and the advertisers it is authorised for."""
+    """An access token, the advertisers it is authorised for, and the developer app it was issued to
+    (TikTok's rate limits count every token of an app together)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     token: SecretStr = Field(min_length=1)
     advertiser_ids: tuple[NumericId, ...]
+    developer_app: str = Field(default=DEFAULT_DEVELOPER_APP, min_length=1)
 
 
 class PopulationConfig(BaseModel):

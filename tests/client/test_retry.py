@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.client import (
     CreatedWithoutIdError,
+    DailyQuotaExhaustedError,
     OutcomeUnknownError,
     RetriesExhaustedError,
     RetryPolicy,
@@ -282,3 +285,100 @@ def test_one_attempt_means_no_retry(clock: FakeClock) -> None:
         client.list_audiences(ADVERTISER)
     assert len(recorder.requests) == 1
     assert "after 1 attempt over" in str(caught.value)
+
+
+# --- rate limits: TikTok's suspensions are waited out (reference §6.3) ----------------------------
+
+SUSPENDED = api_error(constants.CODE_REQUEST_TOO_FREQUENT, "Too many requests: requests are suspended")
+
+
+def waiting_client(recorder: Recorder, clock: FakeClock, notes: list[str], **policy: Any) -> TikTokClient:
+    """A client whose policy waits out rate limits for up to 6 minutes, as the provider's does."""
+    settings: dict[str, Any] = {"rate_limit_wait_seconds": 360.0, "notify": notes.append} | policy
+    return make_client(recorder, clock, **settings)
+
+
+def test_a_suspension_is_waited_out_with_growing_probes_announced(clock: FakeClock) -> None:
+    notes: list[str] = []
+    recorder = Recorder([*[SUSPENDED] * 10, LISTED])
+    with waiting_client(recorder, clock, notes) as client:
+        assert client.list_audiences(ADVERTISER) == []
+    assert clock.sleeps == [1, 2, 4, 8, 16, 30, 30, 30, 30, 30]  # 181 s in all
+    assert len(recorder.requests) == 11  # fault attempts (max_attempts 4) are not spent on it
+    assert len(notes) == 9  # every wait but the first second
+    assert "too frequent (list: code 40100)" in notes[0]
+    assert "Trying again in 2 s (waited 1 s; giving up after 6 min)" in notes[0]
+    assert "Trying again in 30 s (waited 2 min 31 s" in notes[-1]
+
+
+def test_a_suspension_longer_than_the_bound_fails_saying_what_to_do(clock: FakeClock) -> None:
+    recorder = Recorder([SUSPENDED])
+    with waiting_client(recorder, clock, []) as client, pytest.raises(RetriesExhaustedError) as caught:
+        client.list_audiences(ADVERTISER)
+    assert sum(clock.sleeps) <= 360
+    assert sum(clock.sleeps) + 30 > 360  # the next probe would start past the bound
+    assert len(recorder.requests) == 16
+    for part in ("[40100]", "per minute (for up to 5 minutes)", "per day (until 00:00 UTC)", "re-running"):
+        assert part in str(caught.value)
+
+
+def test_the_bound_follows_the_clock_when_probes_take_time(clock: FakeClock) -> None:
+    def slow(request: httpx.Request) -> httpx.Response:
+        clock.now += 20.0  # TikTok takes 20 s to refuse
+        return SUSPENDED
+
+    recorder = Recorder(slow)
+    client = waiting_client(recorder, clock, [], rate_limit_wait_seconds=100.0)
+    with client, pytest.raises(RetriesExhaustedError):
+        client.list_audiences(ADVERTISER)
+    # Refusals end at 20, 41, 63, 87 and 115 s; measured from the first: 95 s waited + 16 > 100.
+    assert clock.sleeps == [1, 2, 4, 8]
+
+
+def test_faults_keep_their_own_bounds_while_rate_limits_are_waited_out(clock: FakeClock) -> None:
+    fault = api_error(constants.CODE_SYS_ERROR)
+    recorder = Recorder([SUSPENDED, fault, SUSPENDED, SUSPENDED, fault, fault, fault, LISTED])
+    with waiting_client(recorder, clock, []) as client, pytest.raises(RetriesExhaustedError) as caught:
+        client.list_audiences(ADVERTISER)
+    assert len(recorder.requests) == 7  # the 4th fault ends it: max_attempts counts faults only
+    assert caught.value.code == constants.CODE_SYS_ERROR
+
+
+def test_without_a_wait_bound_a_rate_limit_counts_as_a_fault(clock: FakeClock) -> None:
+    recorder = Recorder([SUSPENDED])
+    with make_client(recorder, clock, max_attempts=3) as client, pytest.raises(RetriesExhaustedError):
+        client.list_audiences(ADVERTISER)
+    assert len(recorder.requests) == 3
+
+
+@pytest.mark.parametrize("code", [constants.CODE_TOO_FREQUENT, constants.CODE_ADVERTISER_QPS_LIMIT])
+def test_the_other_throttling_codes_are_waited_out_too(code: int, clock: FakeClock) -> None:
+    recorder = Recorder([api_error(code), api_error(code), CREATED])
+    with waiting_client(recorder, clock, []) as client:
+        assert client.create_rule_audience(minimal_app_payload()) == "1800000000000000009"
+    assert clock.sleeps == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Too many requests: this app exceeded its limit of 864000 requests per day (QPD)",
+        "qpd limit reached",
+        "Daily quota exceeded",
+        "suspended until 00:00:00 UTC+0",
+    ],
+)
+def test_a_daily_suspension_fails_at_once_saying_when_the_quota_resets(
+    message: str, clock: FakeClock
+) -> None:
+    answer = api_error(constants.CODE_REQUEST_TOO_FREQUENT, message)
+    answer.headers["Date"] = "Sun, 29 Nov 2026 21:30:00 GMT"  # TikTok's clock, not ours
+    recorder = Recorder([answer, LISTED])
+    notes: list[str] = []
+    with waiting_client(recorder, clock, notes) as client, pytest.raises(DailyQuotaExhaustedError) as caught:
+        client.list_audiences(ADVERTISER)
+    assert len(recorder.requests) == 1
+    assert clock.sleeps == notes == []
+    assert caught.value.resets_at == datetime(2026, 11, 30, tzinfo=UTC)
+    for part in ("daily request quota is spent", "2026-11-30 00:00 UTC (in 2 h 30 min)", "did not act"):
+        assert part in str(caught.value)

@@ -1,0 +1,153 @@
+"""The client, as the provider and the CLI build it, against the emulator's rate tiers on its clock.
+
+The client's pacing and retries sleep by moving the emulator's (frozen) clock, so minutes of waiting
+take milliseconds. Scenarios of reference §6.3: a suspension per second, per minute (5 minutes) and
+per day (until 00:00 UTC), each tripped by another tool of the same developer app; and the default
+pacing, alone or beside another tool using 30% of the quota, never trips one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from pulumi_tiktok_audiences import constants
+from pulumi_tiktok_audiences.client import DailyQuotaExhaustedError, TikTokClient
+from pulumi_tiktok_audiences.emulator import DEFAULT_ADVERTISER_ID, DEFAULT_TOKEN, Emulator
+from pulumi_tiktok_audiences.settings import ENDPOINT_KEY, TIER_KEY, TOKEN_KEY, ProviderSettings
+from pulumi_tiktok_audiences.throttle import Announcer
+from tests.ratelimit.helpers import SAME_APP_TOKEN, START, codes, emulator
+
+ADVERTISER = DEFAULT_ADVERTISER_ID
+OK, LIMITED = constants.CODE_OK, constants.CODE_REQUEST_TOO_FREQUENT
+
+
+def make_client(
+    instance: Emulator,
+    notes: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    sleep: Callable[[float], None] | None = None,
+    **config: str,
+) -> TikTokClient:
+    """The client ProviderSettings.make_client builds for TikTok's production host (or ``config``),
+    its requests served by ``instance``, its waits moving ``instance``'s clock, its announcements
+    in ``notes``."""
+    announcer = Announcer(notes.append, clock=instance.clock.time)
+    monkeypatch.setattr("pulumi_tiktok_audiences.throttle.STDERR_ANNOUNCER", announcer)
+    settings = ProviderSettings.resolve(
+        {TOKEN_KEY: DEFAULT_TOKEN, ENDPOINT_KEY: "production", **config}.get, {}
+    )
+    return settings.make_client(
+        transport=instance.transport(), clock=instance.clock.time, sleep=sleep or instance.clock.advance
+    )
+
+
+class OtherTool:
+    """Another tool of the same developer app, sending evenly at ``per_second`` while we sleep: a
+    ``sleep`` for our client that moves the emulator's clock to each of its sends on the way."""
+
+    def __init__(self, instance: Emulator, per_second: float) -> None:
+        self._instance = instance
+        self._interval = 1.0 / per_second
+        self._next = instance.clock.time() + self._interval / 3  # out of phase with us
+        self.refused = 0
+
+    def sleep(self, seconds: float) -> None:
+        clock = self._instance.clock
+        end = clock.time() + seconds
+        while self._next <= end:
+            clock.set(self._next)
+            self.refused += codes(self._instance, 1, SAME_APP_TOKEN) != [OK]
+            self._next += self._interval
+        clock.set(end)
+
+
+@pytest.mark.parametrize("tier", list(constants.RATE_TIERS))
+def test_the_default_pacing_never_trips_a_suspension_alone(
+    tier: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notes: list[str] = []
+    with emulator(tier) as instance:
+        requests = 300
+        with make_client(instance, notes, monkeypatch, **{TIER_KEY: tier}) as client:
+            start = instance.clock.time()
+            for index in range(requests):  # both endpoints, for the sandbox's per-endpoint quota
+                if index % 2:
+                    client.list_audiences(ADVERTISER)
+                else:
+                    client.get_audiences(ADVERTISER, ["1"], missing_ok=True)
+            elapsed = instance.clock.time() - start
+        assert instance.suspensions() == []
+        assert notes == []
+        limits = constants.RATE_TIERS[tier]
+        counts = instance.request_counts()  # a get of a missing id also lists
+        busiest = max(counts.values()) if limits.per_endpoint else sum(counts.values())
+        pace = min(0.6 * limits.per_second, 0.6 * limits.per_minute / 60)
+        assert elapsed <= 1.05 * busiest / pace  # and not much slower than 60% of the tier allows
+
+
+def test_the_default_pacing_beside_a_tool_using_30_percent_trips_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    notes: list[str] = []
+    with emulator("basic") as instance:
+        other = OtherTool(instance, per_second=3)  # 30% of Basic's 10 a second (180 of 600 a minute)
+        with make_client(instance, notes, monkeypatch, sleep=other.sleep) as client:
+            for _ in range(600):  # 100 s: more than a minute
+                client.list_audiences(ADVERTISER)
+        assert instance.suspensions() == []
+        assert other.refused == 0
+        assert notes == []
+        assert instance.request_counts()[constants.PATH_LIST] >= 600 + 3 * 599 / 6
+
+
+def test_a_per_second_suspension_costs_one_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    notes: list[str] = []
+    with emulator("basic") as instance, make_client(instance, notes, monkeypatch) as client:
+        assert codes(instance, 11, SAME_APP_TOKEN)[-1] == LIMITED  # another tool bursts
+        start = instance.clock.time()
+        assert client.list_audiences(ADVERTISER) == []
+        assert instance.clock.time() - start == pytest.approx(1.0)
+        assert [s["window"] for s in instance.suspensions()] == ["second"]
+        assert notes == []  # a second is not worth a line
+
+
+def test_a_per_minute_suspension_is_waited_out_and_announced(monkeypatch: pytest.MonkeyPatch) -> None:
+    notes: list[str] = []
+    with emulator(constants.RateTier(per_second=10, per_minute=60, per_day=10_000)) as instance:
+        for _ in range(7):  # another tool: 10 a second until it trips the per-minute limit
+            codes(instance, 10, SAME_APP_TOKEN)
+            instance.clock.advance(1.0)
+        [suspension] = instance.suspensions()
+        assert suspension["window"] == "minute"
+        with make_client(instance, notes, monkeypatch) as client:
+            instance.reset_request_counts()
+            start = instance.clock.time()
+            assert client.list_audiences(ADVERTISER) == []
+            waited = instance.clock.time() - start
+        assert 300 - 6.5 <= waited <= 300 - 6.5 + 30  # the rest of the 5 minutes, then one probe interval
+        assert len(instance.suspensions()) == 1  # the probes never tripped another
+        assert instance.request_counts()[constants.PATH_LIST] <= 15
+        assert notes, "the wait must be announced"
+        assert "too frequent (list: code 40100)" in notes[0]
+        assert "giving up after 6 min" in notes[0]
+
+
+def test_a_per_day_suspension_fails_at_once_and_the_quota_returns_at_midnight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    notes: list[str] = []
+    with emulator(constants.RateTier(per_second=100, per_minute=6000, per_day=25)) as instance:
+        assert codes(instance, 26, SAME_APP_TOKEN)[-1] == LIMITED  # another tool spent the day's quota
+        with make_client(instance, notes, monkeypatch) as client:
+            instance.reset_request_counts()
+            with pytest.raises(DailyQuotaExhaustedError) as caught:
+                client.list_audiences(ADVERTISER)
+            assert instance.request_counts()[constants.PATH_LIST] == 1
+            assert "2026-11-30 00:00 UTC (in 2 h 30 min)"  # Date has whole seconds in str(caught.value)
+            assert DEFAULT_TOKEN not in str(caught.value)
+            instance.clock.set(caught.value.resets_at)
+            assert client.list_audiences(ADVERTISER) == []
+        assert notes == []
+        assert START.date() < caught.value.resets_at.date()
