@@ -345,7 +345,7 @@ def test_a_create_whose_answers_are_always_lost_says_nothing_was_created(
 ) -> None:
     """Each lost answer is looked for, then the create is retried within the provider's bounds."""
     policy = dataclasses.replace(provider_retry_policy(), sleep=lambda _: None)
-    monkeypatch.setattr("pulumi_tiktok_audiences.provider.provider_retry_policy", lambda: policy)
+    monkeypatch.setattr("pulumi_tiktok_audiences.providers.base.provider_retry_policy", lambda: policy)
     emulator.inject_fault(constants.PATH_RULE_CREATE, http_status=503)  # never acted on
     with pytest.raises(OperationError) as caught:
         create(provider, name="always lost, never made")
