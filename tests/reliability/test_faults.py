@@ -132,7 +132,7 @@ def test_a_timeout_after_sending_a_create_is_recovered_not_resent_blindly(
     assert_converged(deployment, emulator, declared)
     counts = emulator.request_counts()
     assert counts[constants.PATH_RULE_CREATE] == 2  # the timed-out one, and one after looking
-    assert counts[constants.PATH_LIST] == 2  # the listing before the first create, then the lost-answer lookup
+    assert counts[constants.PATH_LIST] == 2  # the listing before creating, then the lost-answer lookup
 
 
 def test_a_committed_create_whose_answer_is_lost_is_found_not_duplicated(
