@@ -115,9 +115,10 @@ class Creation:
         if self.look_alikes:
             log.warning(
                 "Advertiser %s already has an audience with the name and rules of %r: %s. It is not "
-                "adopted, since it may belong to this or another stack; a new one is created. If it "
-                "was left behind by an interrupted `pulumi up`, run `tiktok-audiences pending` "
-                "(README: Pulumi operations and versions).",
+                "adopted, since it may belong to this or another stack; a new one is created. During "
+                "`pulumi up --replace` or a rename without an alias it is the old audience, deleted at "
+                "the end. If it was left behind by an interrupted `pulumi up`, run `tiktok-audiences "
+                "pending` (README: Pulumi operations and versions).",
                 self.advertiser_id,
                 self.name,
                 describe(self.look_alikes),
