@@ -60,7 +60,8 @@ class KnownAudiences:
     def __init__(self) -> None:
         self._before: dict[str, dict[str, str | None]] = {}  # id -> name, before the first create
         self._ours: set[str] = set()  # created or claimed here, or sent by the engine
-        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._locks: dict[tuple[str, str], threading.Lock] = {}  # per advertiser and name
+        self._listing_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def managed(self, audience_id: str) -> None:
@@ -77,15 +78,13 @@ class KnownAudiences:
         """
         with self._lock:
             lock = self._locks.setdefault((advertiser_id, name), threading.Lock())
+            listing_lock = self._listing_locks.setdefault(advertiser_id, threading.Lock())
         with lock:
-            with self._lock:
-                listed = self._before.get(advertiser_id)
-            if listed is None:
-                audiences = client.iter_audiences(advertiser_id, page_size=constants.LIST_PAGE_SIZE_MAX)
-                names = {a.audience_id: a.name for a in audiences}
-                with self._lock:
-                    listed = self._before.setdefault(advertiser_id, names)
-            yield Creation(self, client, advertiser_id, name, listed)
+            with listing_lock:  # one listing per advertiser, even when creates start together
+                if advertiser_id not in self._before:
+                    audiences = client.iter_audiences(advertiser_id, page_size=constants.LIST_PAGE_SIZE_MAX)
+                    self._before[advertiser_id] = {a.audience_id: a.name for a in audiences}
+            yield Creation(self, client, advertiser_id, name, self._before[advertiser_id])
 
     def _excluded(self, listed: Iterable[str]) -> set[str]:
         with self._lock:
