@@ -6,10 +6,10 @@ translates between it and Pulumi's property bags.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
-from pydantic import ValidationError
+from pydantic import BeforeValidator, TypeAdapter, ValidationError
 
 from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.errors import AdoptionError, OperationError
@@ -27,7 +27,7 @@ from pulumi_tiktok_audiences.providers.base import (
     with_summary_carrier,
 )
 from pulumi_tiktok_audiences.readiness import AudienceSize, is_targetable
-from pulumi_tiktok_audiences.spec import AudienceSpec, error_paths
+from pulumi_tiktok_audiences.spec import AudienceSpec, error_paths, numeric_id
 
 if TYPE_CHECKING:
     from pulumi_tiktok_audiences.cache import AudienceCache
@@ -53,6 +53,8 @@ INPUT_KEYS = (*SPEC_KEYS, ADOPT_KEY, *READINESS_KEYS)
 # Inputs TikTok cannot change in place (reference §2.2: update takes a name, and a one-way
 # NORMAL -> REACH_FREQUENCY sub-type change, nothing else).
 REPLACE_KEYS = tuple(key for key in SPEC_KEYS if key != "name")
+_ADOPT_ID = TypeAdapter(Annotated[str, BeforeValidator(numeric_id("an audience id"))])
+"""``adopt_audience_id``: validated like every other id of a spec."""
 _SUB_TYPE_IN_PLACE = {
     ("NORMAL", "NORMAL"),
     ("REACH_FREQUENCY", "REACH_FREQUENCY"),
@@ -106,8 +108,11 @@ class AppActivityProvider(AudienceProvider):
         failures: list[CheckFailure] = []
         adopt = inputs.get(ADOPT_KEY)
         unknown = unknown_paths(inputs)
-        if adopt is not None and not unknown_paths(adopt) and not str(adopt).isdigit():
-            failures.append(CheckFailure(ADOPT_KEY, "must be a TikTok audience id (digits only)"))
+        if adopt is not None and not unknown_paths(adopt):
+            try:
+                adopt = _ADOPT_ID.validate_python(adopt)
+            except ValidationError as exc:
+                failures.extend(CheckFailure(ADOPT_KEY, reason) for _, reason in error_paths(exc))
         try:
             spec = spec_from_props(inputs)
         except ValidationError as exc:
@@ -123,7 +128,7 @@ class AppActivityProvider(AudienceProvider):
             return CheckResult(inputs, failures)
         canonical = {**props_from_spec(spec), **readiness}
         if adopt is not None:
-            canonical[ADOPT_KEY] = str(adopt)
+            canonical[ADOPT_KEY] = adopt
         return CheckResult(with_summary_carrier(canonical, news), [])
 
     # -- diff ----------------------------------------------------------------------------------
