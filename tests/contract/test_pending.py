@@ -9,8 +9,10 @@ on TikTok and prints the `pulumi refresh --import-pending-creates` pairs the CLI
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -141,3 +143,31 @@ def test_no_pending_creates_means_nothing_to_do(server: RunningServer) -> None:
     result = _pending(server, _export([]))
     assert result.exit_code == 0
     assert "nothing to recover" in result.stderr
+
+
+def test_run_runs_the_printed_refresh(server: RunningServer, tiktok: TikTokClient, tmp_path: Path) -> None:
+    """``--run`` starts `pulumi` itself (a stand-in here that records its arguments)."""
+    inputs = _audience_inputs("Run the refresh")
+    made = tiktok.create_rule_audience(spec_from_props(inputs).to_create_payload())
+    recorded = tmp_path / "args"
+    fake = tmp_path / "pulumi"
+    fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {recorded}\n', encoding="utf-8")
+    fake.chmod(0o755)
+    result = CliRunner().invoke(
+        main,
+        ["pending", "--endpoint", server.url, "--stack", "dev", "--run"],
+        input=_export([(_urn(AUDIENCE, "run"), inputs)]),
+        env={TOKEN_ENV: SECRET_TOKEN, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"},
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert recorded.read_text(encoding="utf-8").split("\n")[:-1] == [
+        "refresh",
+        "--yes",
+        "--stack",
+        "dev",
+        "--import-pending-creates",
+        _urn(AUDIENCE, "run"),
+        "--import-pending-creates",
+        made,
+    ]
