@@ -18,7 +18,7 @@ from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.errors import OperationError
 
 if TYPE_CHECKING:
-    from pulumi_tiktok_audiences.client import AudienceSummary, TikTokClient
+    from pulumi_tiktok_audiences.client import AudienceDetail, AudienceSummary, TikTokClient
 
 FIRST_POLL_SECONDS = 0.5
 MAX_POLL_SECONDS = 30.0
@@ -34,7 +34,7 @@ class AudienceSize:
     is_valid: bool
 
     @classmethod
-    def of(cls, audience: AudienceSummary) -> AudienceSize:
+    def of(cls, audience: AudienceSummary | AudienceDetail) -> AudienceSize:
         valid = bool(audience.is_valid)
         return cls(audience.audience_id, audience.cover_num if valid else None, valid)
 

@@ -1,110 +1,165 @@
-"""Crash recovery: find the audience an interrupted deployment created but never recorded.
+"""Recovery without guessing: never take an audience the stack (or anyone else) may already own.
 
-When the provider process dies (or the engine is killed) after TikTok created an audience but
-before the engine saved its id, the next ``pulumi up`` would create the audience again and leave
-the first one behind, unmanaged. TikTok has no idempotency key and no tags, so such an *orphan*
-can only be recognised by what it is: the same advertiser, the same name and the same rules,
-created a few minutes ago.
+TikTok has no idempotency key and no tags, so an audience can only be recognised by what it is:
+advertiser, name and rules. That is not enough to adopt one automatically. Under the real engine
+an audience with the same name and rules is, far more often than an orphan, the *old* audience
+of a replacement (``pulumi up --replace``, a rule change with the same name, a logical rename
+without an alias): taking it as the new one, then letting the engine delete the old resource,
+deletes the very audience the stack now points at (README "Reliability").
 
-:class:`OrphanFinder` lists each advertiser's audiences once per process, on the first create,
-and keeps those created within the adoption window: a create adopts one of them whose name and
-rules match instead of sending a new create. The listing is taken before this process creates
-anything for the advertiser, so the process never adopts an audience it created itself. Each
-orphan is adopted once, and an audience whose id the engine has sent in this process (diff, read:
-it is in the stack's state) is never adopted, so two resources of one stack do not end up sharing
-one audience whenever the engine has shown that it manages it.
-
-The rule, and its limit (README "Reliability"): an audience of another stack or tool with the
-same advertiser, name and rules, created within the window, is indistinguishable from an orphan.
+So the provider adopts automatically in one case only, where it is provably its own audience:
+the lost answer of a create call. :class:`KnownAudiences` lists an advertiser's audiences once
+per process, *before* the process's first create for it; afterwards every audience this process
+creates or claims, and every id the engine sends (diff, read), is added. After a lost answer, an
+audience is the result only if it is in none of these sets and is the only one with the declared
+name and rules. Everything else (an earlier deployment's orphan above all) goes through Pulumi's
+own path: the checkpoint's pending create and ``pulumi refresh --import-pending-creates`` (the
+``tiktok-audiences pending`` command finds the ids); the provider names look-alike audiences in
+a warning instead of adopting them. Data safety first: a possible duplicate the user is told
+about beats deleting a live audience.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from pulumi_tiktok_audiences import constants
+from pulumi_tiktok_audiences.errors import OperationError
+
 if TYPE_CHECKING:
-    from pulumi_tiktok_audiences.client import AudienceDetail, AudienceSummary, TikTokClient
+    from pulumi_tiktok_audiences.client import AudienceDetail, TikTokClient
 
-Candidate = Callable[["AudienceSummary", datetime], bool]
-"""Whether a listed audience may be the one looked for, given TikTok's clock (name, age)."""
 Matches = Callable[["AudienceDetail"], bool]
-"""Whether an audience's details (rules, settings) are the declared ones."""
+"""Whether an audience's details (type, rules, settings) are the declared ones."""
+
+log = logging.getLogger(__name__)
 
 
-def newest_matching(
+def matching(
     client: TikTokClient, advertiser_id: str, audience_ids: Sequence[str], matches: Matches
-) -> AudienceDetail | None:
-    """Of ``audience_ids``, the newest whose details match (one get call), or None."""
+) -> list[AudienceDetail]:
+    """Those of ``audience_ids`` whose details match (one get call; none for no ids)."""
     if not audience_ids:
-        return None
+        return []
     details = client.get_audiences(advertiser_id, audience_ids, missing_ok=True)
-    matching = [d for d in details if matches(d)]
-    if not matching:
-        return None
-    return max(matching, key=lambda d: (d.create_time or "", d.audience_id))
+    return [d for d in details if matches(d)]
 
 
-class OrphanFinder:
-    """Recent audiences per advertiser, listed once per process, each adoptable once."""
+def describe(details: Sequence[AudienceDetail]) -> str:
+    """Audiences by id and name, for messages."""
+    return ", ".join(f"{d.audience_id} ({d.name!r})" for d in details)
+
+
+class KnownAudiences:
+    """Per process and advertiser: the audiences that are not ours to adopt after a lost answer."""
 
     def __init__(self) -> None:
-        self._listings: dict[str, tuple[list[AudienceSummary], datetime]] = {}
-        self._taken: set[str] = set()  # adopted here, or in the stack's state (engine-sent ids)
-        self._locks: dict[str, threading.Lock] = {}
+        self._before: dict[str, dict[str, str | None]] = {}  # id -> name, before the first create
+        self._ours: set[str] = set()  # created or claimed here, or sent by the engine
+        self._locks: dict[tuple[str, str], threading.Lock] = {}  # per advertiser and name
+        self._listing_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def managed(self, audience_id: str) -> None:
-        """The engine manages this audience (it sent its id): it is nobody's orphan."""
+        """The engine sent this id (it is in the stack's state), or this process created it."""
         with self._lock:
-            self._taken.add(audience_id)
+            self._ours.add(audience_id)
 
-    def adopt(
-        self, client: TikTokClient, advertiser_id: str, candidate: Candidate, matches: Matches
-    ) -> AudienceDetail | None:
-        """The orphan to adopt instead of creating, or None (then create as usual)."""
-        with self._advertiser_lock(advertiser_id):
-            listing = self._listings.get(advertiser_id)
-            if listing is None:
-                audiences = client.list_audiences(advertiser_id)
-                listing = self._listings[advertiser_id] = (audiences, client.server_now())
-            audiences, listed_at = listing
-            with self._lock:
-                ids = [
-                    a.audience_id
-                    for a in audiences
-                    if a.audience_id not in self._taken and candidate(a, listed_at)
-                ]
-            found = newest_matching(client, advertiser_id, ids, matches)
-            if found is not None:
-                self.managed(found.audience_id)
-            return found
+    @contextmanager
+    def creating(self, client: TikTokClient, advertiser_id: str, name: str) -> Iterator[Creation]:
+        """One create of ``name`` at a time per process, after the advertiser's listing.
 
-    def claim_new(
-        self, client: TikTokClient, advertiser_id: str, candidate: Candidate, matches: Matches
-    ) -> AudienceDetail | None:
-        """The audience our own create just made, when TikTok's answer did not name it.
-
-        Listed now: the newest matching audience that was not there before this process created
-        anything (the first listing) and that no resource has claimed yet, which it then claims.
+        Two resources of one stack may declare equal audiences; serialising their creates keeps
+        one's lost-answer lookup from taking the other's audience.
         """
-        with self._advertiser_lock(advertiser_id):
-            before = {a.audience_id for a in self._listings.get(advertiser_id, ([], None))[0]}
-            audiences = client.list_audiences(advertiser_id)
-            now = client.server_now()
-            with self._lock:
-                ids = [
-                    a.audience_id
-                    for a in audiences
-                    if a.audience_id not in before and a.audience_id not in self._taken and candidate(a, now)
-                ]
-            found = newest_matching(client, advertiser_id, ids, matches)
-            if found is not None:
-                self.managed(found.audience_id)
-            return found
-
-    def _advertiser_lock(self, advertiser_id: str) -> threading.Lock:
         with self._lock:
-            return self._locks.setdefault(advertiser_id, threading.Lock())
+            lock = self._locks.setdefault((advertiser_id, name), threading.Lock())
+            listing_lock = self._listing_locks.setdefault(advertiser_id, threading.Lock())
+        with lock:
+            with listing_lock:  # one listing per advertiser, even when creates start together
+                if advertiser_id not in self._before:
+                    audiences = client.iter_audiences(advertiser_id, page_size=constants.LIST_PAGE_SIZE_MAX)
+                    self._before[advertiser_id] = {a.audience_id: a.name for a in audiences}
+            yield Creation(self, client, advertiser_id, name, self._before[advertiser_id])
+
+    def _excluded(self, listed: Iterable[str]) -> set[str]:
+        with self._lock:
+            return {*listed, *self._ours}
+
+
+class Creation:
+    """One create in progress: what existed before it, and the lookups it may do."""
+
+    def __init__(
+        self,
+        known: KnownAudiences,
+        client: TikTokClient,
+        advertiser_id: str,
+        name: str,
+        listed: dict[str, str | None],
+    ) -> None:
+        self._known, self._client = known, client
+        self.advertiser_id, self.name, self._listed = advertiser_id, name, listed
+        self.look_alikes: list[AudienceDetail] = []
+
+    def warn_about_look_alikes(self, matches: Matches) -> None:
+        """Name the existing audiences equal to the declared one (not adopted: they may be managed)."""
+        excluded = self._known._excluded(())
+        same_name = [i for i, name in self._listed.items() if name == self.name and i not in excluded]
+        self.look_alikes = matching(self._client, self.advertiser_id, same_name, _or_unverifiable(matches))
+        if self.look_alikes:
+            log.warning(
+                "Advertiser %s already has an audience with the name and rules of %r: %s. It is not "
+                "adopted, since it may belong to this or another stack; a new one is created. During "
+                "`pulumi up --replace` or a rename without an alias it is the old audience, deleted at "
+                "the end. If it was left behind by an interrupted `pulumi up`, run `tiktok-audiences "
+                "pending` (README: Pulumi operations and versions).",
+                self.advertiser_id,
+                self.name,
+                describe(self.look_alikes),
+            )
+
+    def created(self, audience_id: str) -> None:
+        self._known.managed(audience_id)
+
+    def lost_answer(self, matches: Matches) -> str | None:
+        """The audience our create made although its answer was lost; None if it made none.
+
+        Only an audience that did not exist before this process started creating, that nobody
+        in this process has, and that is the only one with the declared name and rules.
+        """
+        excluded = self._known._excluded(self._listed)
+        new = [
+            a.audience_id
+            for a in self._client.iter_audiences(self.advertiser_id, page_size=constants.LIST_PAGE_SIZE_MAX)
+            if a.name == self.name and a.audience_id not in excluded
+        ]
+        found = matching(self._client, self.advertiser_id, new, matches)
+        if len(found) > 1:
+            raise OperationError(
+                f"Creating audience {self.name!r} for advertiser {self.advertiser_id}: TikTok's answer "
+                f"was lost, and several new audiences match it: {describe(found)}. None was taken. "
+                "Delete the ones you do not want in TikTok Ads Manager, then run `pulumi up` again."
+            )
+        if not found:
+            return None
+        self.created(found[0].audience_id)
+        return found[0].audience_id
+
+
+def _or_unverifiable(matches: Matches) -> Matches:
+    """``matches``, where an audience whose answer cannot be read counts as a possible look-alike:
+    the warning names it rather than failing the create or leaving it out in silence."""
+    from pulumi_tiktok_audiences.reading import UnverifiableAudienceError
+
+    def tolerant(detail: AudienceDetail) -> bool:
+        try:
+            return matches(detail)
+        except UnverifiableAudienceError:
+            return True
+
+    return tolerant

@@ -115,8 +115,8 @@ class AppActivityAudience(pulumi.dynamic.Resource, module="tiktok", name="AppAct
             "targetable": None,
             "is_valid": None,
             "expire_time": None,
-            "summary": None,
         }
+        props["summary"] = _summary_carrier(*props.values())
         super().__init__(AppActivity(), resource_name, props, opts)
 
 
@@ -125,9 +125,22 @@ AudienceRef: TypeAlias = "pulumi.Input[str] | AppActivityAudience | LookalikeAud
 
 
 def _audience_id(audience: AudienceRef) -> pulumi.Input[str]:
+    """The resource id (TikTok's audience id): unlike the ``audience_id`` output it stays known in
+    the preview of an update, so a renamed source shows no false replacement of its dependents."""
     if isinstance(audience, AppActivityAudience | LookalikeAudience):
-        return audience.audience_id
+        return audience.id
     return audience
+
+
+def _summary_carrier(*inputs: Any) -> pulumi.Output[str]:
+    """The ``summary`` input: empty text, secret exactly when one of ``inputs`` is secret.
+
+    The engine strips secrets before the provider sees the inputs and afterwards marks secret
+    only the outputs named like a secret input (reference: pulumi-dynamic-providers.md §9.7,
+    provider_plugin.go ``annotateSecrets``). The summary quotes ids, so it carries their
+    secretness under its own name; the provider's check keeps it.
+    """
+    return pulumi.Output.all(*inputs).apply(lambda _: "")
 
 
 def _owner(audience: AudienceRef, advertiser_id: pulumi.Input[str] | None) -> pulumi.Input[str] | None:
@@ -210,8 +223,8 @@ class LookalikeAudience(pulumi.dynamic.Resource, module="tiktok", name="Lookalik
             "targetable": None,
             "is_valid": None,
             "expire_time": None,
-            "summary": None,
         }
+        props["summary"] = _summary_carrier(*props.values())
         super().__init__(Lookalike(), resource_name, props, opts)
 
 
@@ -246,8 +259,8 @@ class AudienceShare(pulumi.dynamic.Resource, module="tiktok", name="AudienceShar
             "advertiser_id": _owner(audience, owner_advertiser_id),
             "audience_id": _audience_id(audience),
             "shared_advertiser_ids": advertiser_ids,
-            "summary": None,
         }
+        props["summary"] = _summary_carrier(*props.values())
         super().__init__(Share(), resource_name, props, opts)
 
 

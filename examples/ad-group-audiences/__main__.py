@@ -13,8 +13,8 @@ def main() -> None:
     never_launched = presets.installed_not_launched("installed-not-launched", app_id)
     ad_group = AdGroup(
         "win-back",
-        audience_ids=[lapsed.audience_id, abandoners.audience_id],
-        excluded_audience_ids=[never_launched.audience_id],
+        audience_ids=[lapsed.id, abandoners.id],  # resource ids: known in previews of a rename
+        excluded_audience_ids=[never_launched.id],
     )
     pulumi.export("audience_ids", ad_group.audience_ids)
     pulumi.export("excluded_audience_ids", ad_group.excluded_audience_ids)

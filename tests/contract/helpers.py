@@ -217,7 +217,7 @@ CHECK_FAILURES: list[tuple[str, dict[str, Any], str, list[str]]] = [
     ),
     ("missing-app-ids", {"app_ids": None}, "include[0].app_ids", ["no app ids", "app_ids"]),
     ("missing-advertiser", {"advertiser_id": None}, "advertiser_id", [ADVERTISER_KEY]),
-    ("non-digit-adopt-id", {"adopt_audience_id": "aud-1"}, "adopt_audience_id", ["digits"]),
+    ("non-digit-adopt-id", {"adopt_audience_id": "aud-1"}, "adopt_audience_id", ["whole number", "aud-1"]),
 ]
 
 

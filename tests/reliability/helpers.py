@@ -14,7 +14,7 @@ import shutil
 import socket
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ from pulumi_tiktok_audiences.emulator import (
 from pulumi_tiktok_audiences.provider import spec_from_props
 from pulumi_tiktok_audiences.settings import ENDPOINT_KEY, TIMEOUT_KEY, TOKEN_KEY
 from tests.harness.engine import Engine, EngineError, ResourceState, RunResult
-from tests.harness.host import HostError, ProviderHost
+from tests.harness.host import HostError, ProviderHost, secret
 
 SECRET_TOKEN = "tok-RELIABILITY-9f3c2a7d51e84b06"
 PROJECT = "tiktok-reliability"
@@ -105,6 +105,9 @@ class Deployment:
     host_logs: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     provider_calls: int = 0
+    pending_creates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """URN -> inputs of each create sent whose answer the run never recorded, as the CLI keeps a
+    ``creating`` pending operation in the checkpoint (reference: pulumi-dynamic-providers.md §9.10)."""
 
     def up(self, on_host: Callable[[ProviderHost], None] | None = None) -> RunResult | None:
         """One ``pulumi up``; None when it failed (the error is kept in ``errors``).
@@ -116,6 +119,7 @@ class Deployment:
             config[TIMEOUT_KEY] = str(self.timeout_seconds)
         host = ProviderHost(project=PROJECT, cwd=self.project_dir)
         try:
+            self._record_pending_creates(host)
             engine = Engine(self.project_dir, host, config=config, secret_keys={TOKEN_KEY})
             engine.state, engine.pending_deletes = self.state, self.pending_deletes
             if on_host is not None:
@@ -135,6 +139,48 @@ class Deployment:
             # traceback logging parses too, and CPython 3.11 then fails the outer parse with
             # "AST constructor recursion depth mismatch".
             gc.collect()
+
+    def _record_pending_creates(self, host: ProviderHost) -> None:
+        """The engine saves a pending ``creating`` operation before each Create and clears it after."""
+        create = host.create
+
+        def recorded(urn: str, props: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+            self.pending_creates[urn] = dict(props)
+            result = create(urn, props)
+            del self.pending_creates[urn]
+            return result
+
+        host.create = recorded  # type: ignore[method-assign]
+
+    def export(self) -> dict[str, Any]:
+        """The checkpoint as ``pulumi stack export`` prints it (the fields the CLI's pending reads)."""
+        resources = [
+            {"urn": s.urn, "type": s.type, "id": s.id, "inputs": s.inputs, "outputs": s.outputs}
+            for s in (*self.state.values(), *self.pending_deletes)
+        ]
+        pending = [
+            {"resource": {"urn": urn, "type": urn.split("::")[2], "inputs": inputs}, "type": "creating"}
+            for urn, inputs in self.pending_creates.items()
+        ]
+        return {"version": 3, "deployment": {"resources": resources, "pending_operations": pending}}
+
+    def refresh_importing(self, command: list[str]) -> None:
+        """``pulumi refresh --import-pending-creates URN --import-pending-creates ID ...``: each
+        pending create becomes a resource read with that id (an import step); a URN the state
+        already holds was being replaced, so its old resource is deleted after the next run."""
+        values = [command[i + 1] for i, arg in enumerate(command) if arg == "--import-pending-creates"]
+        host = ProviderHost(project=PROJECT, cwd=self.project_dir)
+        try:
+            host.configure({ENDPOINT_KEY: self.endpoint, TOKEN_KEY: secret(SECRET_TOKEN)})
+            for urn, audience_id in zip(values[::2], values[1::2], strict=True):
+                inputs = self.pending_creates.pop(urn)
+                found, outputs, _ = host.read(urn, audience_id, inputs, inputs)
+                assert found == audience_id, f"{urn}: no audience {audience_id} to import"
+                if urn in self.state:
+                    self.pending_deletes.append(self.state[urn])
+                self.state[urn] = ResourceState(urn, urn.split("::")[2], found, inputs, outputs)
+        finally:
+            self.host_logs.append(host.close())
 
     def converge(self, max_runs: int) -> int:
         """Run ``up`` until one succeeds; the number of runs it took (AssertionError past max_runs)."""

@@ -133,7 +133,7 @@ def test_a_timeout_after_sending_a_create_is_recovered_not_resent_blindly(
     assert_converged(deployment, emulator, declared)
     counts = emulator.request_counts()
     assert counts[constants.PATH_RULE_CREATE] == 2  # the timed-out one, and one after looking
-    assert counts[constants.PATH_LIST] == 2  # the orphan listing, then the lost-answer lookup
+    assert counts[constants.PATH_LIST] == 2  # the listing before creating, then the lost-answer lookup
 
 
 def test_a_committed_create_whose_answer_is_lost_is_found_not_duplicated(
@@ -158,7 +158,7 @@ def test_exhausted_retries_stay_in_bounds_and_say_rerunning_is_safe(
     policy = provider_retry_policy()
     waits: list[float] = []
     recorded = dataclasses.replace(policy, sleep=waits.append)
-    for where in ("settings", "provider"):  # the client's policy, and the provider's for creates
+    for where in ("settings", "providers.base"):  # the client's policy, and the provider's for creates
         monkeypatch.setattr(f"pulumi_tiktok_audiences.{where}.provider_retry_policy", lambda: recorded)
     provider = AppActivity()
     provider.configure(ConfigureRequest(Config({TOKEN_KEY: SECRET_TOKEN, ENDPOINT_KEY: server.url}, "p")))

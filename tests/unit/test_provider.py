@@ -345,7 +345,7 @@ def test_a_create_whose_answers_are_always_lost_says_nothing_was_created(
 ) -> None:
     """Each lost answer is looked for, then the create is retried within the provider's bounds."""
     policy = dataclasses.replace(provider_retry_policy(), sleep=lambda _: None)
-    monkeypatch.setattr("pulumi_tiktok_audiences.provider.provider_retry_policy", lambda: policy)
+    monkeypatch.setattr("pulumi_tiktok_audiences.providers.base.provider_retry_policy", lambda: policy)
     emulator.inject_fault(constants.PATH_RULE_CREATE, http_status=503)  # never acted on
     with pytest.raises(OperationError) as caught:
         create(provider, name="always lost, never made")
@@ -552,3 +552,32 @@ def test_changing_readiness_options_updates_state_without_replacing(provider: Ap
     result = provider.diff(id_, outs, news)
     assert (result.changes, result.replaces) == (True, [])
     assert provider.update(id_, outs, news).outs["wait_until_targetable"] is True
+
+
+# --- recovery: what a lost create answer may be ------------------------------------------------------
+
+
+def test_a_lost_answer_with_several_new_matches_takes_none_and_names_them(
+    provider: AppActivity, emulator: Emulator, tiktok: TikTokClient
+) -> None:
+    create(provider, name="first create lists the advertiser")
+    spec = spec_from_props(checked(provider, name="made elsewhere meanwhile"))
+    others = [tiktok.create_rule_audience(spec.to_create_payload()) for _ in range(2)]
+    emulator.inject_fault(constants.PATH_RULE_CREATE, http_status=503, count=1)  # answer lost, not made
+    with pytest.raises(OperationError) as caught:
+        create(provider, name="made elsewhere meanwhile")
+    assert all(i in str(caught.value) for i in others)
+    assert "None was taken" in str(caught.value)
+    assert {a["audience_id"] for a in live(emulator)} >= set(others)
+
+
+def test_an_audience_listed_before_creating_is_not_a_lost_answer(
+    provider: AppActivity, emulator: Emulator, tiktok: TikTokClient
+) -> None:
+    """The old audience of a replacement has the declared name and rules: it is never the result."""
+    spec = spec_from_props(checked(provider, name="old audience of a replacement"))
+    old = tiktok.create_rule_audience(spec.to_create_payload())
+    emulator.inject_fault(constants.PATH_RULE_CREATE, http_status=503, count=1)
+    new_id, _ = create(provider, name="old audience of a replacement")
+    assert new_id != old
+    assert emulator.request_counts()[constants.PATH_RULE_CREATE] == 1 + 2  # the old one; lost, then re-sent

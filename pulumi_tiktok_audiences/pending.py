@@ -1,0 +1,150 @@
+"""Pending creates of an interrupted ``pulumi up``: find each one's audience, and the command that records it.
+
+When the CLI dies while a create runs, the checkpoint keeps a pending ``creating`` operation and
+the audience, if TikTok made it, is outside the stack. Pulumi's own way back is
+``pulumi refresh --import-pending-creates URN ID`` (reference: pulumi-dynamic-providers.md
+§9.10). This module reads ``pulumi stack export`` and, for each pending create of this package's
+audience types, looks on TikTok for the audience with the declared advertiser, name and rules that
+the stack does not already hold: exactly one is the answer; none or several are reported by name.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pulumi_tiktok_audiences.errors import TikTokAudiencesError
+from pulumi_tiktok_audiences.providers.app_activity import declared_audience, spec_from_props
+from pulumi_tiktok_audiences.providers.lookalike import declared_lookalike, lookalike_spec
+from pulumi_tiktok_audiences.reading import UnverifiableAudienceError
+from pulumi_tiktok_audiences.recovery import describe, matching
+
+if TYPE_CHECKING:
+    from pulumi_tiktok_audiences.client import TikTokClient
+    from pulumi_tiktok_audiences.providers.base import Declared
+
+_TYPE_PREFIX = "pulumi-python:dynamic/tiktok:"
+RECOGNISERS: Mapping[str, Callable[[dict[str, Any]], Declared]] = {
+    f"{_TYPE_PREFIX}AppActivityAudience": lambda inputs: declared_audience(spec_from_props(inputs)),
+    f"{_TYPE_PREFIX}LookalikeAudience": lambda inputs: declared_lookalike(lookalike_spec(inputs)),
+}
+"""Resource types whose create makes an audience (a share's create makes nothing to find)."""
+_SECRET_SIG = "4dabf18193072939515e22adb298388d"  # noqa: S105 - how `pulumi stack export` marks a secret
+
+
+class StackExportError(TikTokAudiencesError):
+    """The input is not the output of ``pulumi stack export``."""
+
+
+@dataclass(frozen=True)
+class PendingCreate:
+    """One pending ``creating`` operation of the checkpoint."""
+
+    urn: str
+    type: str
+    inputs: dict[str, Any]
+
+
+@dataclass
+class Finding:
+    """What was found for one pending create: the audience id, or why there is none."""
+
+    pending: PendingCreate
+    audience_id: str | None = None
+    problem: str = ""
+    candidates: list[str] = field(default_factory=list)
+
+
+def pending_creates(export: Any) -> tuple[list[PendingCreate], set[str]]:
+    """The pending creates of audience types in a stack export, and the ids its resources hold."""
+    deployment = export.get("deployment") if isinstance(export, dict) else None
+    if not isinstance(deployment, dict):
+        raise StackExportError(
+            "this is not the output of `pulumi stack export` (no deployment); run "
+            "`pulumi stack export --show-secrets > stack.json` in the project and pass that file"
+        )
+    held = {str(r["id"]) for r in deployment.get("resources") or [] if r.get("id")}
+    pending = [
+        PendingCreate(
+            str(op["resource"]["urn"]), str(op["resource"]["type"]), op["resource"].get("inputs") or {}
+        )
+        for op in deployment.get("pending_operations") or []
+        if op.get("type") == "creating" and op.get("resource", {}).get("type") in RECOGNISERS
+    ]
+    return pending, held
+
+
+def find(client: TikTokClient, pending: PendingCreate, held: set[str]) -> Finding:
+    """The audience a pending create made: same advertiser, name and rules, not held by the stack."""
+    try:
+        inputs = _revealed(pending.inputs)
+    except _EncryptedError:
+        return Finding(
+            pending,
+            problem="its inputs are encrypted in the export: run `pulumi stack export --show-secrets`",
+        )
+    try:
+        declared = RECOGNISERS[pending.type](inputs)
+    except ValueError as exc:
+        return Finding(pending, problem=f"its inputs in the checkpoint are not a valid declaration ({exc})")
+    same_name = [
+        a.audience_id
+        for a in client.iter_audiences(declared.advertiser_id)
+        if a.name == declared.name and a.audience_id not in held
+    ]
+    try:
+        found = matching(client, declared.advertiser_id, same_name, declared.matches)
+    except UnverifiableAudienceError as exc:  # never matched by guess: the user decides
+        return Finding(pending, problem=str(exc), candidates=[exc.audience_id])
+    if len(found) == 1:
+        return Finding(pending, audience_id=found[0].audience_id)
+    if not found:
+        return Finding(
+            pending,
+            problem=f"advertiser {declared.advertiser_id} has no {declared.kind} {declared.name!r} with the "
+            "declared rules outside the stack: the create did not happen; clear it with "
+            "`pulumi refresh --clear-pending-creates`, then run `pulumi up`",
+        )
+    return Finding(
+        pending,
+        problem=f"several {declared.kind}s match: {describe(found)}; pick the one to keep, import it "
+        "with the command below, and delete the others in TikTok Ads Manager",
+        candidates=[d.audience_id for d in found],
+    )
+
+
+def refresh_command(findings: list[Finding], stack: str | None = None) -> list[str] | None:
+    """``pulumi refresh`` importing every found id (URN and ID alternate, as the CLI reads them)."""
+    pairs = [(f.pending.urn, f.audience_id) for f in findings if f.audience_id is not None]
+    if not pairs:
+        return None
+    command = ["pulumi", "refresh", "--yes"]
+    if stack is not None:
+        command += ["--stack", stack]
+    for urn, audience_id in pairs:
+        command += ["--import-pending-creates", urn, "--import-pending-creates", audience_id]
+    return command
+
+
+def shell_text(command: list[str]) -> str:
+    return shlex.join(command)
+
+
+class _EncryptedError(Exception):
+    """A secret of the export that was not exported with ``--show-secrets``."""
+
+
+def _revealed(value: Any) -> Any:
+    """``value`` with each secret of an export replaced by its plaintext (``--show-secrets``)."""
+    if isinstance(value, dict):
+        if _SECRET_SIG in value:
+            if "plaintext" not in value:
+                raise _EncryptedError
+            return _revealed(json.loads(value["plaintext"]))
+        return {k: _revealed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_revealed(v) for v in value]
+    return value
