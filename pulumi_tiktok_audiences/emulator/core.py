@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from pulumi_tiktok_audiences import constants
+from pulumi_tiktok_audiences.emulator.accounts import AccountService
 from pulumi_tiktok_audiences.emulator.app import EmulatorApp
 from pulumi_tiktok_audiences.emulator.clock import Clock
 from pulumi_tiktok_audiences.emulator.directory import Directory, fingerprint
@@ -20,7 +21,7 @@ from pulumi_tiktok_audiences.emulator.faults import FaultInjector
 from pulumi_tiktok_audiences.emulator.ratelimit import RateLimiter
 from pulumi_tiktok_audiences.emulator.seed import DEFAULT_SEED, DEFAULT_TOKEN, Seed
 from pulumi_tiktok_audiences.emulator.server import DEFAULT_HOST, RunningServer
-from pulumi_tiktok_audiences.emulator.service import AudienceService
+from pulumi_tiktok_audiences.emulator.service import AudienceService, Endpoint
 from pulumi_tiktok_audiences.emulator.store import Store
 from pulumi_tiktok_audiences.emulator.transport import IN_PROCESS_BASE_URL, EmulatorTransport
 
@@ -36,9 +37,14 @@ class Emulator:
         self.store = Store(db_path)
         self.directory = Directory(self.seed)
         self.service = AudienceService(self.store, self.directory, self.clock, self.seed.population)
-        self.fault_injector = FaultInjector(endpoint.path for endpoint in self.service.endpoints())
+        self.accounts = AccountService(self.directory)
+        self.fault_injector = FaultInjector(endpoint.path for endpoint in self.endpoints())
         self.rate_limiter = RateLimiter(self.clock)
         self.wsgi_app = EmulatorApp(self)
+
+    def endpoints(self) -> list[Endpoint]:
+        """Every API endpoint served: the audience endpoints, then the account ones (accounts.py)."""
+        return [*self.service.endpoints(), *self.accounts.endpoints()]
 
     # --- front doors ----------------------------------------------------------------------
     def transport(self) -> httpx.BaseTransport:
