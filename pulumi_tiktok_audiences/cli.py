@@ -3,6 +3,7 @@
 * ``validate FILE`` and ``explain FILE`` check and describe an audience catalog offline;
   ``schema`` prints the catalog's JSON Schema (for editors);
 * ``import --advertiser-id ID`` writes a catalog that adopts an ad account's existing audiences;
+* ``doctor`` checks the endpoint, token, advertisers, apps, audience room and rate limit;
 * ``emulator serve`` runs the local TikTok audience API emulator until SIGINT/SIGTERM.
 
 Exit status: 0 success, 1 problems found or the operation failed, 2 usage error. Errors print one
@@ -280,6 +281,85 @@ def import_(
     for item in result.skipped:
         click.echo(f"  skipped {item}", err=True)
     click.echo("The next `pulumi up` takes the adopted audiences over; none is created.", err=True)
+
+
+# --- Doctor -----------------------------------------------------------------------------------
+
+
+def _check_ids(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(_check_id(ctx, param, item) for item in value)
+
+
+@main.command()
+@click.option(
+    "--endpoint",
+    callback=lambda ctx, param, value: None if value is None else _check_endpoint(ctx, param, value),
+    help="production, sandbox, local or an http(s) URL (default: TIKTOK_ENDPOINT, else production).",
+)
+@click.option("--token", envvar=TOKEN_ENV, show_envvar=True, metavar="TOKEN", help="TikTok access token.")
+@click.option(
+    "--advertiser-id",
+    "advertiser_ids",
+    multiple=True,
+    metavar="ID",
+    callback=_check_ids,
+    help="An advertiser to check (repeatable; default: TIKTOK_ADVERTISER_ID).",
+)
+@click.option(
+    "--developer-app-id",
+    envvar="TIKTOK_DEVELOPER_APP_ID",
+    show_envvar=True,
+    metavar="ID",
+    help="Your developer app's id: with --app-secret, lists every advertiser the token may use.",
+)
+@click.option(
+    "--app-secret",
+    envvar="TIKTOK_APP_SECRET",
+    show_envvar=True,
+    metavar="SECRET",
+    help="Your developer app's secret (prefer the environment variable).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one object with every check, for scripts.",
+)
+@click.pass_context
+def doctor(
+    ctx: click.Context,
+    endpoint: str | None,
+    token: str | None,
+    advertiser_ids: tuple[str, ...],
+    developer_app_id: str | None,
+    app_secret: str | None,
+    output_format: str,
+) -> None:
+    """Check that a deployment can work: endpoint, token, advertisers, apps, audience room, rate limit.
+
+    Each failed check says what to do; exit status 1 if any check fails. With --endpoint local it
+    checks the embedded emulator the same way.
+    """
+    import json
+
+    from pulumi_tiktok_audiences.doctor import DeveloperApp, diagnose, doctor_client
+    from pulumi_tiktok_audiences.settings import ENDPOINT_KEY, TOKEN_KEY, ProviderSettings
+
+    if (developer_app_id is None) != (app_secret is None):
+        raise click.UsageError("--developer-app-id and --app-secret go together")
+    config = {TOKEN_KEY: token, ENDPOINT_KEY: endpoint}
+    settings = ProviderSettings.resolve(config.get)
+    app = DeveloperApp(developer_app_id, app_secret) if developer_app_id and app_secret else None
+    with doctor_client(settings) as client:
+        report = diagnose(settings, client, advertiser_ids=advertiser_ids, developer_app=app)
+    if output_format == "json":
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(report.to_text())
+    if not report.ok:
+        ctx.exit(1)
 
 
 # --- Emulator ---------------------------------------------------------------------------------
