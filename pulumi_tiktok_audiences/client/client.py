@@ -356,7 +356,7 @@ class TikTokClient:
         ``app_id`` and ``secret`` are the developer app's (TikTok requires both); the secret is
         redacted from errors and logs like the token.
         """
-        if len(secret) >= _SECRET_MIN_CHARS:  # shorter text would garble messages; TikTok's are 32+
+        if len(secret) >= _SECRET_MIN_CHARS:  # shorter text would garble messages
             self._secrets.add(secret)
         params = {"app_id": app_id, "secret": secret}
         data = self._call("GET", constants.PATH_AUTHORIZED_ADVERTISERS, CallKind.READ, params=params)
