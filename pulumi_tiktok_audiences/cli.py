@@ -290,10 +290,14 @@ def _check_ids(ctx: click.Context, param: click.Parameter, value: tuple[str, ...
     return tuple(_check_id(ctx, param, item) for item in value)
 
 
+def _check_optional_endpoint(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    return None if value is None else _check_endpoint(ctx, param, value)
+
+
 @main.command()
 @click.option(
     "--endpoint",
-    callback=lambda ctx, param, value: None if value is None else _check_endpoint(ctx, param, value),
+    callback=_check_optional_endpoint,
     help="production, sandbox, local or an http(s) URL (default: TIKTOK_ENDPOINT, else production).",
 )
 @click.option("--token", envvar=TOKEN_ENV, show_envvar=True, metavar="TOKEN", help="TikTok access token.")

@@ -23,12 +23,15 @@ from typing import Any, Final, Literal
 
 from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.client import (
+    DEFAULT_TIMEOUT,
     AuthenticationError,
     PermissionDeniedError,
     RetriesExhaustedError,
+    RetryPolicy,
     TikTokClient,
     TikTokError,
     TransportError,
+    resolve_base_url,
 )
 from pulumi_tiktok_audiences.client.accounts import AppSummary
 from pulumi_tiktok_audiences.settings import (
@@ -41,6 +44,7 @@ from pulumi_tiktok_audiences.settings import (
 )
 
 Status = Literal["ok", "warn", "fail", "skip"]
+RATE_TIER_KEY: Final = "tiktok:rateLimitTier"
 NEAR_FULL: Final = 0.9
 """Share of the 400-audience cap from which the doctor warns (a replacement needs a free slot)."""
 
@@ -282,20 +286,35 @@ def _advertiser(client: TikTokClient, advertiser_id: str) -> Check:
 
 
 def _rate_limit(settings: ProviderSettings) -> Check:
-    """The configured tier and pace; read with getattr because older settings have no tier."""
-    tier = getattr(settings, "rate_limit_tier", None) or getattr(settings, "tier", None)
-    pace = getattr(settings, "rate_limit", None)
-    pace_text = f"paced at {pace:g} requests/s" if isinstance(pace, int | float) else "not paced"
-    if pace is not None and not isinstance(pace, int | float):
-        pace_text = f"paced at {pace}"
-    tier_text = f"tier {tier}" if tier else "no tier configured"
-    data = {"tier": str(tier) if tier else None, "pace": pace if isinstance(pace, int | float) else str(pace)}
-    return Check("rate limit", "ok", f"{tier_text}; {pace_text}", None, data)
+    """The rate-limit tier and pace in effect, read with getattr: the settings' names for them have
+    changed as rate limits became tiers (``tier`` and ``pacing`` now, ``rate_limit`` before)."""
+    tier = getattr(settings, "tier", None) or getattr(settings, "rate_limit_tier", None)
+    pacing = getattr(settings, "pacing", None)
+    per_second = (
+        getattr(pacing, "per_second", None) if pacing is not None else getattr(settings, "rate_limit", None)
+    )
+    per_minute = getattr(pacing, "per_minute", None) if pacing is not None else None
+    parts = [f"tier {tier}" if tier else "no tier (an emulator has no quota)"]
+    if isinstance(per_second, int | float):
+        parts.append(f"paced at {per_second:g} requests/s")
+        if isinstance(per_minute, int | float):
+            parts.append(f"at most {per_minute:g} a minute")
+    else:
+        parts.append("not paced")
+    detail = "; ".join(parts)
+    data = {"tier": None if tier is None else str(tier), "per_second": per_second, "per_minute": per_minute}
+    on_sandbox = not settings.is_local and resolve_base_url(settings.endpoint) == constants.SANDBOX_URL
+    if on_sandbox and str(tier).lower() != "sandbox":
+        fix = (
+            "the sandbox allows 1 request a second and 30 a minute per endpoint: set "
+            f"{RATE_TIER_KEY} to sandbox"
+        )
+        return Check("rate limit", "warn", detail, fix, data)
+    return Check("rate limit", "ok", detail, None, data)
 
 
 def doctor_client(settings: ProviderSettings) -> TikTokClient:
     """A client for the doctor: the deployment's endpoint and token, one retry, no long waits."""
-    from pulumi_tiktok_audiences.client import DEFAULT_TIMEOUT, RetryPolicy, resolve_base_url
 
     if settings.is_local:
         return settings.make_client()  # the embedded emulator: nothing to wait for

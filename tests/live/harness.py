@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,7 +41,6 @@ from pulumi_tiktok_audiences.settings import (
     TOKEN_KEY,
     ProviderSettings,
 )
-from pulumi_tiktok_audiences.throttle import TokenBucket
 
 APP_ENV: Final = "TIKTOK_APP_ID"
 REQUIRED_ENV: Final = (TOKEN_ENV, ADVERTISER_ENV, APP_ENV)
@@ -48,6 +49,27 @@ PREFIX_ROOT: Final = "pta-live-"
 LEFTOVER_AGE: Final = timedelta(hours=1)
 """A ``pta-live-`` audience of another run is swept only when older than this, so that two people
 running the suite on one account at the same time do not delete each other's audiences."""
+
+
+class Spacing:
+    """At most one request every ``seconds``, whoever sends it: a client's ``limiter``.
+
+    The suite keeps this fixed schedule of its own rather than the package's pacer, which follows
+    the user's rate-limit settings: the suite must stay under the sandbox's limits whatever they say.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._lock = threading.Lock()
+        self._next = 0.0
+
+    def __call__(self, _endpoint: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            at = max(now, self._next)
+            self._next = at + self._seconds
+        if at > now:
+            time.sleep(at - now)
 
 
 def new_prefix() -> str:
@@ -68,11 +90,11 @@ class LiveTarget:
     prefix: str = field(default_factory=new_prefix)
     recorder: Recorder | None = None
     pace_seconds: float = PACE_SECONDS
-    _pacer: TokenBucket | None = field(init=False, default=None)
+    _pacer: Spacing | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         if self.pace_seconds > 0:
-            self._pacer = TokenBucket(1 / self.pace_seconds)
+            self._pacer = Spacing(self.pace_seconds)
 
     @classmethod
     def from_environment(cls, record: Path | None) -> LiveTarget:
@@ -117,7 +139,7 @@ class LiveTarget:
     def package_clients(self) -> Iterator[None]:
         """Within it, every client the package builds from settings is this target's (paced, recorded)."""
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(ProviderSettings, "make_client", lambda _settings: self.client())
+            patch.setattr(ProviderSettings, "make_client", lambda _settings, **_options: self.client())
             yield
 
     def environment(self) -> dict[str, str]:

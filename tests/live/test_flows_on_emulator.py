@@ -25,7 +25,7 @@ from pulumi_tiktok_audiences.emulator import (
 from pulumi_tiktok_audiences.settings import ProviderSettings
 from pulumi_tiktok_audiences.spec import AppEvent
 from tests.live import flows
-from tests.live.harness import PREFIX_ROOT, REQUIRED_ENV, LiveTarget
+from tests.live.harness import PACE_SECONDS, PREFIX_ROOT, REQUIRED_ENV, LiveTarget, Spacing
 from tests.live.replay import READERS, replay
 from tests.live.test_replay import assert_no_credentials
 
@@ -151,3 +151,24 @@ def test_live_tests_are_deselected_by_default_and_skipped_with_the_reason_under_
     live = run_pytest("-m", "live")
     assert "3 skipped" in live.stdout, live.stdout
     assert "live tests need TIKTOK_ACCESS_TOKEN, TIKTOK_ADVERTISER_ID, TIKTOK_APP_ID" in live.stdout
+
+
+def test_the_suites_pace_spaces_requests_whoever_sends_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [100.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr("tests.live.harness.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("tests.live.harness.time.sleep", sleep)
+    spacing = Spacing(PACE_SECONDS)
+    for endpoint in ("rule/create", "get", "rule/create"):
+        spacing(endpoint)
+    assert slept == [pytest.approx(PACE_SECONDS), pytest.approx(PACE_SECONDS)]
+    now[0] += 10  # idle time is not saved up into a burst
+    spacing("list")
+    spacing("list")
+    assert slept[-1] == pytest.approx(PACE_SECONDS)
+    assert 60 / PACE_SECONDS <= 30  # the sandbox's 30 a minute per endpoint (reference §6.3)

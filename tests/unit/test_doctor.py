@@ -6,6 +6,7 @@ import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from pydantic import SecretStr
 
 from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.cli import main
+from pulumi_tiktok_audiences.doctor import _rate_limit
 from pulumi_tiktok_audiences.emulator import (
     DEFAULT_ADVERTISER_ID,
     DEFAULT_APP_ID,
@@ -25,6 +27,7 @@ from pulumi_tiktok_audiences.emulator import (
     Seed,
     TokenSeed,
 )
+from pulumi_tiktok_audiences.settings import ProviderSettings
 from pulumi_tiktok_audiences.spec import AppEvent, AudienceSpec, EventRule
 from tests.harness.bulk import add_audiences
 
@@ -265,3 +268,22 @@ def test_the_developer_app_id_and_secret_go_together() -> None:
     result = doctor("--endpoint", "local", "--developer-app-id", "1")
     assert result.exit_code == 2
     assert "--developer-app-id and --app-secret go together" in result.output
+
+
+def test_the_rate_limit_check_shows_the_pace_in_effect_on_tiktoks_hosts() -> None:
+    check_ = _rate_limit(ProviderSettings(access_token="t", endpoint="production"))
+    assert check_.status == "ok"
+    assert "paced at" in check_.detail
+
+
+@pytest.mark.parametrize(("tier", "status"), [("basic", "warn"), (None, "warn"), ("sandbox", "ok")])
+def test_on_the_sandbox_a_tier_other_than_sandbox_is_a_warning(tier: str | None, status: str) -> None:
+    """Read tolerantly: settings name the tier ``tier`` and the pace ``pacing`` (per_second, per_minute)."""
+    settings = SimpleNamespace(
+        tier=tier, pacing=SimpleNamespace(per_second=0.6, per_minute=18), is_local=False, endpoint="sandbox"
+    )
+    check_ = _rate_limit(settings)  # type: ignore[arg-type]
+    assert check_.status == status
+    assert "at most 18 a minute" in check_.detail
+    if status == "warn":
+        assert "tiktok:rateLimitTier" in (check_.fix or "")
