@@ -88,7 +88,8 @@ def import_account(target: LiveTarget) -> dict[str, Any]:
 
 
 def probe_all(target: LiveTarget, payloads: list[tuple[str, dict[str, Any]]]) -> list[Outcome]:
-    """Send each rule/create; then delete every accepted audience in one call (also on failure)."""
+    """Send each rule/create, read the accepted ones back (so a recording holds TikTok's rule text
+    for each), then delete them in one call, also when a step failed."""
     outcomes: list[Outcome] = []
     with target.client() as client:
         try:
@@ -97,6 +98,9 @@ def probe_all(target: LiveTarget, payloads: list[tuple[str, dict[str, Any]]]) ->
                     outcomes.append(Outcome(label, True, client.create_rule_audience(payload)))
                 except TikTokApiError as error:
                     outcomes.append(Outcome.refused(label, error))
+            accepted = [o.audience_id for o in outcomes if o.audience_id]
+            details = client.get_audiences(target.advertiser_id, accepted) if accepted else []
+            assert [d.audience_id for d in details] == accepted
         finally:
             made = [o.audience_id for o in outcomes if o.audience_id]
             if made:
