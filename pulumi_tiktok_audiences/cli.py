@@ -348,16 +348,15 @@ def doctor(
     """
     import json
 
-    from pulumi_tiktok_audiences.doctor import DeveloperApp, diagnose, doctor_client
-    from pulumi_tiktok_audiences.settings import ENDPOINT_KEY, TOKEN_KEY, ProviderSettings
+    from pulumi_tiktok_audiences.doctor import DeveloperApp, check_setup
+    from pulumi_tiktok_audiences.settings import ENDPOINT_KEY, TOKEN_KEY
 
     if (developer_app_id is None) != (app_secret is None):
         raise click.UsageError("--developer-app-id and --app-secret go together")
-    config = {TOKEN_KEY: token, ENDPOINT_KEY: endpoint}
-    settings = ProviderSettings.resolve(config.get)
     app = DeveloperApp(developer_app_id, app_secret) if developer_app_id and app_secret else None
-    with doctor_client(settings) as client:
-        report = diagnose(settings, client, advertiser_ids=advertiser_ids, developer_app=app)
+    report = check_setup(
+        {TOKEN_KEY: token, ENDPOINT_KEY: endpoint}, advertiser_ids=advertiser_ids, developer_app=app
+    )
     if output_format == "json":
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:

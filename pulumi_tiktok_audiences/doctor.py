@@ -17,7 +17,7 @@ and tries each once more at most: it reports trouble rather than riding it out.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final, Literal
 
@@ -34,6 +34,7 @@ from pulumi_tiktok_audiences.client import (
     resolve_base_url,
 )
 from pulumi_tiktok_audiences.client.accounts import AppSummary
+from pulumi_tiktok_audiences.errors import ConfigurationError
 from pulumi_tiktok_audiences.settings import (
     ADVERTISER_ENV,
     ADVERTISER_KEY,
@@ -98,6 +99,25 @@ class _UnreachableError(Exception):
 
 class _TokenRefusedError(Exception):
     """TikTok refused the token: every later check would be refused too."""
+
+
+def check_setup(
+    config: Mapping[str, str | None],
+    *,
+    advertiser_ids: Sequence[str] = (),
+    developer_app: DeveloperApp | None = None,
+) -> Report:
+    """The doctor's report for stack-config-like ``config`` (environment fallbacks as the provider's).
+
+    A setting that cannot be read is itself a failed check, so that every outcome is a report.
+    """
+    try:
+        settings = ProviderSettings.resolve(config.get)
+    except ConfigurationError as exc:
+        fix = "correct that setting (stack config or environment variable) and run the doctor again"
+        return Report(str(config.get(ENDPOINT_KEY) or "?"), [Check("configuration", "fail", str(exc), fix)])
+    with doctor_client(settings) as client:
+        return diagnose(settings, client, advertiser_ids=advertiser_ids, developer_app=developer_app)
 
 
 def diagnose(

@@ -287,3 +287,13 @@ def test_on_the_sandbox_a_tier_other_than_sandbox_is_a_warning(tier: str | None,
     assert "at most 18 a minute" in check_.detail
     if status == "warn":
         assert "tiktok:rateLimitTier" in (check_.fix or "")
+
+
+def test_a_setting_that_cannot_be_read_is_a_failed_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TIKTOK_TIMEOUT_SECONDS", "soon")
+    result = doctor("--endpoint", "local", "--advertiser-id", DEFAULT_ADVERTISER_ID, "--format", "json")
+    assert result.exit_code == 1
+    (failed,) = as_json(result)["checks"]
+    assert failed["name"] == "configuration"
+    assert failed["status"] == "fail"
+    assert "tiktok:timeoutSeconds" in failed["detail"]
