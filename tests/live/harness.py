@@ -45,6 +45,7 @@ from pulumi_tiktok_audiences.settings import (
 APP_ENV: Final = "TIKTOK_APP_ID"
 REQUIRED_ENV: Final = (TOKEN_ENV, ADVERTISER_ENV, APP_ENV)
 PACE_SECONDS: Final = 2.2
+PACE_ENV: Final = "TIKTOK_LIVE_PACE_SECONDS"  # another pace; 0 against an emulator, which has no limits
 PREFIX_ROOT: Final = "pta-live-"
 LEFTOVER_AGE: Final = timedelta(hours=1)
 """A ``pta-live-`` audience of another run is swept only when older than this, so that two people
@@ -100,7 +101,8 @@ class LiveTarget:
     def from_environment(cls, record: Path | None) -> LiveTarget:
         settings = ProviderSettings.resolve(lambda _key: None)  # the environment, as the provider reads it
         recorder = Recorder(record, secrets=[settings.access_token]) if record else None
-        return cls(settings, os.environ[APP_ENV].strip(), recorder=recorder)
+        pace = float(os.environ.get(PACE_ENV) or PACE_SECONDS)
+        return cls(settings, os.environ[APP_ENV].strip(), recorder=recorder, pace_seconds=pace)
 
     @property
     def advertiser_id(self) -> str:

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -24,8 +25,9 @@ from pulumi_tiktok_audiences.emulator import (
 )
 from pulumi_tiktok_audiences.settings import ProviderSettings
 from pulumi_tiktok_audiences.spec import AppEvent
+from tests.conftest import pytest_collection_modifyitems
 from tests.live import flows
-from tests.live.harness import PACE_SECONDS, PREFIX_ROOT, REQUIRED_ENV, LiveTarget, Spacing
+from tests.live.harness import PACE_ENV, PREFIX_ROOT, REQUIRED_ENV, LiveTarget
 from tests.live.replay import READERS, replay
 from tests.live.test_replay import assert_no_credentials
 
@@ -123,8 +125,8 @@ def test_the_recording_of_a_run_replays_and_holds_no_token(target: LiveTarget) -
     assert {"rule_create.json", "get.json", "list.json", "update.json", "delete.json"} <= endpoints
 
 
-def run_pytest(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in REQUIRED_ENV}
+def run_pytest(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**{k: v for k, v in os.environ.items() if k not in REQUIRED_ENV}, **(env or {})}
     return subprocess.run(
         [
             sys.executable,
@@ -145,30 +147,51 @@ def run_pytest(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_live_tests_are_deselected_by_default_and_skipped_with_the_reason_under_m_live() -> None:
-    default = run_pytest()
-    assert "3 deselected" in default.stdout, default.stdout
+def test_live_tests_are_skipped_under_m_live_naming_the_variables_to_set() -> None:
     live = run_pytest("-m", "live")
     assert "3 skipped" in live.stdout, live.stdout
     assert "live tests need TIKTOK_ACCESS_TOKEN, TIKTOK_ADVERTISER_ID, TIKTOK_APP_ID" in live.stdout
 
 
-def test_the_suites_pace_spaces_requests_whoever_sends_them(monkeypatch: pytest.MonkeyPatch) -> None:
-    now = [100.0]
-    slept: list[float] = []
+@pytest.mark.parametrize(
+    ("markexpr", "kept"), [("", ["unit"]), ("live", ["unit", "live"]), ("slow", ["unit", "live"])]
+)
+def test_without_m_the_live_tests_are_deselected(markexpr: str, kept: list[str]) -> None:
+    """The selection hook (tests/conftest.py); an ``-m`` expression, whatever it is, decides alone."""
+    deselected: list[object] = []
+    items = [
+        SimpleNamespace(name="unit", get_closest_marker=lambda _name: None),
+        SimpleNamespace(name="live", get_closest_marker=lambda name: object() if name == "live" else None),
+    ]
+    config = SimpleNamespace(
+        option=SimpleNamespace(markexpr=markexpr),
+        hook=SimpleNamespace(pytest_deselected=lambda items: deselected.extend(items)),
+    )
+    pytest_collection_modifyitems(config, items)  # type: ignore[arg-type]
+    assert [item.name for item in items] == kept
+    assert len(deselected) == 2 - len(kept)
 
-    def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
 
-    monkeypatch.setattr("tests.live.harness.time.monotonic", lambda: now[0])
-    monkeypatch.setattr("tests.live.harness.time.sleep", sleep)
-    spacing = Spacing(PACE_SECONDS)
-    for endpoint in ("rule/create", "get", "rule/create"):
-        spacing(endpoint)
-    assert slept == [pytest.approx(PACE_SECONDS), pytest.approx(PACE_SECONDS)]
-    now[0] += 10  # idle time is not saved up into a burst
-    spacing("list")
-    spacing("list")
-    assert slept[-1] == pytest.approx(PACE_SECONDS)
-    assert 60 / PACE_SECONDS <= 30  # the sandbox's 30 a minute per endpoint (reference §6.3)
+@pytest.mark.timeout(300)
+def test_the_live_suite_runs_against_an_emulator_url_and_records_with_the_option(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """The user's way in: environment variables, ``pytest -m live --record DIR``, an emulator URL."""
+    folder = tmp_path / "recording"
+    with emulator.serve() as server:
+        env = {
+            "TIKTOK_ENDPOINT": server.url,
+            "TIKTOK_ACCESS_TOKEN": DEFAULT_TOKEN,
+            "TIKTOK_ADVERTISER_ID": DEFAULT_ADVERTISER_ID,
+            "TIKTOK_APP_ID": DEFAULT_APP_ID,
+            PACE_ENV: "0",
+        }
+        run = run_pytest("-m", "live", "-k", "lifecycle or lookbacks", "--record", str(folder), env=env)
+    assert "2 passed" in run.stdout, run.stdout + run.stderr
+    assert "Lookback windows (retention_days)" in run.stdout  # the table, printed under capture
+    assert emulator.audiences(DEFAULT_ADVERTISER_ID) == []  # everything made was deleted
+    assert "lookbacks.json" in {path.name for path in folder.iterdir()}
+    result = replay(folder)
+    assert result.problems == []
+    assert result.rules_read >= 1 + 2  # the lifecycle audience, and the lookbacks of 1 and 180 days
+    assert_no_credentials(folder, [DEFAULT_TOKEN])
