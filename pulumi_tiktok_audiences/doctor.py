@@ -8,7 +8,7 @@ Checks, in order, each with a status and, when it fails, the next step:
   answers only with the developer app's id and secret), else the advertisers named;
 * **advertiser <id>**, for each: the token may use it, its apps (``app/list``: App Activity rules need
   one) and how many of its 400 custom audiences it owns (``list``, all pages);
-* **rate limit**: the configured tier and pace (read tolerantly: older settings have no tier).
+* **rate limit**: the tier and pace in effect; a warning on TikTok's sandbox under another tier.
 
 Offline (``local``, the embedded emulator) the same checks run against it. The doctor makes few calls
 and tries each once more at most: it reports trouble rather than riding it out.
@@ -63,6 +63,8 @@ class Check:
 
 @dataclass(frozen=True)
 class Report:
+    """Every check, in the order to fix them; ``ok`` unless one failed (warnings do not fail)."""
+
     endpoint: str
     checks: list[Check]
 
@@ -115,7 +117,8 @@ def check_setup(
         settings = ProviderSettings.resolve(config.get)
     except ConfigurationError as exc:
         fix = "correct that setting (stack config or environment variable) and run the doctor again"
-        return Report(str(config.get(ENDPOINT_KEY) or "?"), [Check("configuration", "fail", str(exc), fix)])
+        where = config.get(ENDPOINT_KEY) or "not known: the configuration could not be read"
+        return Report(where, [Check("configuration", "fail", str(exc), fix)])
     with doctor_client(settings) as client:
         return diagnose(settings, client, advertiser_ids=advertiser_ids, developer_app=developer_app)
 
