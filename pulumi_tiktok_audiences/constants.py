@@ -26,6 +26,12 @@ PATH_SHARE_CANCEL: Final = "/dmp/custom_audience/share/cancel/"
 PATH_SHARE_LOG: Final = "/dmp/custom_audience/share/log/"
 PATH_LOOKALIKE_CREATE: Final = "/dmp/custom_audience/lookalike/create/"
 PATH_LOOKALIKE_UPDATE: Final = "/dmp/custom_audience/lookalike/update/"
+# Account endpoints the doctor reads: app/list (TikTok's app_list.yml, vendored) and "Get authorized
+# ad accounts" (no yml is published for it: its path, app_id/secret query and data.list of
+# {advertiser_id, advertiser_name} follow a public copy of TikTok's API Reference page, reference §6
+# DOCS, "Ad Accounts/Get authorized ad accounts"; per reference §1 it does not work in the sandbox).
+PATH_APP_LIST: Final = "/app/list/"
+PATH_AUTHORIZED_ADVERTISERS: Final = "/oauth2/advertiser/get/"
 
 ACCESS_TOKEN_HEADER: Final = "Access-Token"  # noqa: S105 - a header name, not a secret
 

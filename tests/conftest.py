@@ -1,10 +1,13 @@
-"""Suite-wide option: ``--answer-shape`` runs every test against an emulator answering in that shape.
+"""Options shared by every test layer.
 
-Every emulator a test makes without naming a shape (in-process, served, or embedded in a provider
-host it starts) reads ``TIKTOK_EMULATOR_ANSWER_SHAPE``, so setting it here, before any test runs,
-moves the whole suite: ``pytest --answer-shape request`` (shapes: emulator/answers.py). The default
-run uses the emulator's default, the backend shape; tests/emulator/test_answer_shapes.py runs the
-provider, import and recovery flows on every shape in the normal suite.
+* ``--answer-shape`` runs every test against an emulator answering in that shape. Every emulator a
+  test makes without naming a shape (in-process, served, or embedded in a provider host it starts)
+  reads ``TIKTOK_EMULATOR_ANSWER_SHAPE``, so setting it here, before any test runs, moves the whole
+  suite: ``pytest --answer-shape request`` (shapes: emulator/answers.py). The default run uses the
+  emulator's default, the backend shape; tests/emulator/test_answer_shapes.py runs the provider,
+  import and recovery flows on every shape in the normal suite.
+* The live suite's ``--record DIR``, and keeping the live tests out of a run that does not ask for
+  them with ``-m``.
 """
 
 from __future__ import annotations
@@ -22,9 +25,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=[shape.value for shape in AnswerShape],
         help="answer shape of every emulator the tests make (default: the emulator's, backend)",
     )
+    parser.addoption(
+        "--record",
+        metavar="DIR",
+        default=None,
+        help="live tests: write every request and answer to DIR (one JSON file each), the token removed",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     shape = config.getoption("--answer-shape")
     if shape:
         os.environ[ANSWER_SHAPE_ENV] = shape
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without ``-m``, live tests are deselected: a default run never calls a real TikTok account."""
+    if config.option.markexpr:
+        return
+    live = [item for item in items if item.get_closest_marker("live")]
+    if live:
+        config.hook.pytest_deselected(items=live)
+        items[:] = [item for item in items if not item.get_closest_marker("live")]

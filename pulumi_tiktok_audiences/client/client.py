@@ -25,6 +25,12 @@ import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from pulumi_tiktok_audiences import constants
+from pulumi_tiktok_audiences.client.accounts import (
+    AppListData,
+    AppSummary,
+    AuthorizedAdvertiser,
+    AuthorizedAdvertisersData,
+)
 from pulumi_tiktok_audiences.client.errors import (
     CreatedWithoutIdError,
     DailyQuotaExhaustedError,
@@ -73,6 +79,7 @@ DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0)
 RequestLimiter = Callable[[str], None]
 
 _SNIPPET_CHARS = 200
+_SECRET_MIN_CHARS = 8
 
 
 def resolve_base_url(endpoint: str, *, named: Mapping[str, str] = NAMED_ENDPOINTS) -> str:
@@ -132,6 +139,7 @@ class TikTokClient:
     ) -> None:
         token = (access_token or "").strip()
         self._token = SecretStr(token) if token else None
+        self._secrets: set[str] = set()  # other credentials sent (an app secret): redacted like the token
         self._base_url = base_url.rstrip("/")
         self._retry = retry or RetryPolicy()
         self._limiter = limiter
@@ -341,6 +349,25 @@ class TikTokClient:
         body = {"advertiser_id": advertiser_id, "custom_audience_ids": _unique(audience_ids)}
         self._call("POST", constants.PATH_LOOKALIKE_UPDATE, CallKind.IDEMPOTENT_WRITE, body=body)
 
+    def list_apps(self, advertiser_id: str) -> list[AppSummary]:
+        """GET app/list: the apps (event sources) of an advertiser."""
+        data = self._call(
+            "GET", constants.PATH_APP_LIST, CallKind.READ, params={"advertiser_id": advertiser_id}
+        )
+        return self._parse(AppListData, data, constants.PATH_APP_LIST).apps
+
+    def authorized_advertisers(self, app_id: str, secret: str) -> list[AuthorizedAdvertiser]:
+        """GET oauth2/advertiser/get: every advertiser the token may act for.
+
+        ``app_id`` and ``secret`` are the developer app's (TikTok requires both); the secret is
+        redacted from errors and logs like the token.
+        """
+        if len(secret) >= _SECRET_MIN_CHARS:  # shorter text would garble messages
+            self._secrets.add(secret)
+        params = {"app_id": app_id, "secret": secret}
+        data = self._call("GET", constants.PATH_AUTHORIZED_ADVERTISERS, CallKind.READ, params=params)
+        return self._parse(AuthorizedAdvertisersData, data, constants.PATH_AUTHORIZED_ADVERTISERS).items
+
     # --- Plumbing ---------------------------------------------------------------------------
 
     def _create(self, path: str, payload: Mapping[str, Any]) -> str:
@@ -518,6 +545,8 @@ class TikTokClient:
 
     def _redact(self, text: str) -> str:
         """Remove the token from text that came from outside the client."""
+        for secret in self._secrets:
+            text = text.replace(secret, "<secret>")
         if self._token is None:
             return text
         return text.replace(self._token.get_secret_value(), "<access token>")

@@ -43,7 +43,8 @@ none is counted as an API request):
   history, shares, counts, faults, rate limits and the tier's counts; not the tier, not the clock)
 
 Behaviour where TikTok is silent is documented in service.py; the size model in population.py; the
-seed format and the default seed in seed.py.
+seed format and the default seed in seed.py. Beside the audience endpoints it serves the two account
+endpoints ``tiktok-audiences doctor`` reads, app/list and oauth2/advertiser/get (accounts.py).
 """
 
 from pulumi_tiktok_audiences.emulator.clock import Clock

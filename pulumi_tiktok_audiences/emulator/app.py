@@ -76,7 +76,7 @@ class EmulatorApp:
 
     def __init__(self, emulator: Emulator) -> None:
         self._emulator = emulator
-        self._routes: dict[str, Endpoint] = {e.path: e for e in emulator.service.endpoints()}
+        self._routes: dict[str, Endpoint] = {e.path: e for e in emulator.endpoints()}
         self._controls: dict[tuple[str, str], ControlHandler] = {
             ("GET", "/requests"): lambda _: {"counts": emulator.request_counts()},
             ("POST", "/requests/reset"): _run(emulator.reset_request_counts),

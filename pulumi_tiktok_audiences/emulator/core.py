@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from pulumi_tiktok_audiences import constants
+from pulumi_tiktok_audiences.emulator.accounts import AccountService
 from pulumi_tiktok_audiences.emulator.answers import AnswerShape
 from pulumi_tiktok_audiences.emulator.app import EmulatorApp
 from pulumi_tiktok_audiences.emulator.clock import Clock
@@ -21,7 +22,7 @@ from pulumi_tiktok_audiences.emulator.faults import FaultInjector
 from pulumi_tiktok_audiences.emulator.ratelimit import AppQuota, RateLimiter
 from pulumi_tiktok_audiences.emulator.seed import DEFAULT_SEED, DEFAULT_TOKEN, Seed
 from pulumi_tiktok_audiences.emulator.server import DEFAULT_HOST, RunningServer
-from pulumi_tiktok_audiences.emulator.service import AudienceService
+from pulumi_tiktok_audiences.emulator.service import AudienceService, Endpoint
 from pulumi_tiktok_audiences.emulator.store import Store
 from pulumi_tiktok_audiences.emulator.transport import IN_PROCESS_BASE_URL, EmulatorTransport
 
@@ -55,11 +56,16 @@ class Emulator:
             self.seed.population,
             shape,
         )
-        self.fault_injector = FaultInjector(endpoint.path for endpoint in self.service.endpoints())
+        self.accounts = AccountService(self.directory)
+        self.fault_injector = FaultInjector(endpoint.path for endpoint in self.endpoints())
         self.rate_limiter = RateLimiter(self.clock)
         self.app_quota = AppQuota(self.clock)
         self.set_rate_tier(rate_tier)
         self.wsgi_app = EmulatorApp(self)
+
+    def endpoints(self) -> list[Endpoint]:
+        """Every API endpoint served: the audience endpoints, then the account ones (accounts.py)."""
+        return [*self.service.endpoints(), *self.accounts.endpoints()]
 
     # --- front doors ----------------------------------------------------------------------
     def transport(self) -> httpx.BaseTransport:

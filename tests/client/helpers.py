@@ -271,4 +271,5 @@ EVERY_CALL: dict[str, tuple[str, Callable[[TikTokClient], object]]] = {
         "dmp_custom_audience_lookalike_update",
         lambda c: c.refresh_lookalikes(ADVERTISER, ["1800000000000000003"]),
     ),
+    "list_apps": ("app_list", lambda c: c.list_apps(ADVERTISER)),
 }

@@ -1,0 +1,197 @@
+"""The live suite tested here: its flows against the emulator served over HTTP, as a user would run
+them with TIKTOK_ENDPOINT=http://127.0.0.1:<port>, plus its clean-up and selection rules."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from pulumi_tiktok_audiences import constants
+from pulumi_tiktok_audiences.client.recording import Recorder
+from pulumi_tiktok_audiences.emulator import (
+    DEFAULT_ADVERTISER_ID,
+    DEFAULT_APP_ID,
+    DEFAULT_TOKEN,
+    Clock,
+    Emulator,
+)
+from pulumi_tiktok_audiences.settings import ProviderSettings
+from pulumi_tiktok_audiences.spec import AppEvent
+from tests.conftest import pytest_collection_modifyitems
+from tests.live import flows
+from tests.live.harness import PACE_ENV, PREFIX_ROOT, REQUIRED_ENV, LiveTarget
+from tests.live.replay import READERS, replay
+from tests.live.test_replay import assert_no_credentials
+
+ROOT = Path(__file__).parents[2]
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    with Emulator(clock=Clock(datetime(2026, 1, 5, tzinfo=UTC).timestamp())) as instance:
+        yield instance
+
+
+@pytest.fixture
+def target(emulator: Emulator, tmp_path: Path) -> Iterator[LiveTarget]:
+    with emulator.serve() as server:
+        settings = ProviderSettings(
+            access_token=DEFAULT_TOKEN, endpoint=server.url, advertiser_id=DEFAULT_ADVERTISER_ID
+        )
+        recorder = Recorder(tmp_path / "recording", secrets=[DEFAULT_TOKEN])
+        yield LiveTarget(settings, DEFAULT_APP_ID, recorder=recorder, pace_seconds=0)
+
+
+def left(emulator: Emulator, prefix: str) -> list[str]:
+    return [a["name"] for a in emulator.audiences(DEFAULT_ADVERTISER_ID) if a["name"].startswith(prefix)]
+
+
+def test_the_lifecycle_flow_passes_and_leaves_nothing(target: LiveTarget, emulator: Emulator) -> None:
+    flows.lifecycle(target)
+    assert left(emulator, target.prefix) == []
+    deleted = emulator.audiences(DEFAULT_ADVERTISER_ID, include_deleted=True)
+    assert [a["name"] for a in deleted] == [target.name("lifecycle-renamed")]  # one audience, renamed
+
+
+def test_every_event_is_probed_once_and_deleted_again(target: LiveTarget, emulator: Emulator) -> None:
+    outcomes = flows.events(target)
+    assert [o.label for o in outcomes] == [event.value for event in AppEvent]
+    assert all(o.accepted for o in outcomes)  # the emulator takes every published event
+    assert len({o.audience_id for o in outcomes}) == len(AppEvent)
+    assert left(emulator, target.prefix) == []
+
+
+def test_lookbacks_outside_the_assumed_bounds_are_refused_by_the_emulator(
+    target: LiveTarget, emulator: Emulator
+) -> None:
+    outcomes = {o.label: o for o in flows.lookbacks(target)}
+    assert {label for label, o in outcomes.items() if o.accepted} == {"1 days", "180 days"}
+    assert {o.code for o in outcomes.values() if not o.accepted} == {constants.CODE_PARAM_ERROR}
+    assert "retention_days" in outcomes["181 days"].message
+    assert left(emulator, target.prefix) == []
+
+
+def test_a_failing_step_leaves_nothing_behind_after_cleanup(target: LiveTarget, emulator: Emulator) -> None:
+    emulator.inject_fault(constants.PATH_UPDATE, code=constants.CODE_PARAM_ERROR)  # the rename fails
+    with pytest.raises(Exception, match="40002"):
+        flows.lifecycle(target)
+    assert left(emulator, target.prefix) == [target.name("lifecycle")]
+    target.cleanup()
+    assert left(emulator, target.prefix) == []
+
+
+def test_cleanup_sweeps_old_leftovers_of_other_runs_but_not_running_ones(
+    target: LiveTarget, emulator: Emulator
+) -> None:
+    with target.client() as client:
+        for label in ("crashed-run", "running-run"):
+            spec = flows.spec_for(target, label, AppEvent.INSTALL)
+            client.create_rule_audience(
+                spec.model_copy(update={"name": f"{PREFIX_ROOT}{label}"}).to_create_payload()
+            )
+            emulator.clock.advance(2 * 3600 if label == "crashed-run" else 0)
+        client.create_rule_audience(
+            flows.spec_for(target, "x", AppEvent.INSTALL)
+            .model_copy(update={"name": "mine"})
+            .to_create_payload()
+        )
+    assert len(target.cleanup()) == 1
+    assert sorted(a["name"] for a in emulator.audiences(DEFAULT_ADVERTISER_ID)) == [
+        "mine",
+        f"{PREFIX_ROOT}running-run",
+    ]
+
+
+def test_the_recording_of_a_run_replays_and_holds_no_token(target: LiveTarget) -> None:
+    flows.lifecycle(target)
+    assert target.recorder is not None
+    folder = target.recorder.folder
+    result = replay(folder)
+    assert result.problems == []
+    assert result.rules_read >= 2  # the created audience, read back by get (create, then adopt)
+    entries = [json.loads(path.read_text()) for path in folder.glob("*.json")]
+    successes = [e for e in entries if e["endpoint"] in READERS and e["answer"]["code"] == 0]
+    assert result.answers_read == len(successes)
+    assert_no_credentials(folder, [DEFAULT_TOKEN])
+    endpoints = {path.name.split("-", 1)[1] for path in folder.glob("*.json")}
+    assert {"rule_create.json", "get.json", "list.json", "update.json", "delete.json"} <= endpoints
+
+
+def run_pytest(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**{k: v for k, v in os.environ.items() if k not in REQUIRED_ENV}, **(env or {})}
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "-rs",
+            "tests/live/test_live.py",
+            *args,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_live_tests_are_skipped_under_m_live_naming_the_variables_to_set() -> None:
+    live = run_pytest("-m", "live")
+    assert "3 skipped" in live.stdout, live.stdout
+    assert "live tests need TIKTOK_ACCESS_TOKEN, TIKTOK_ADVERTISER_ID, TIKTOK_APP_ID" in live.stdout
+
+
+@pytest.mark.parametrize(
+    ("markexpr", "kept"), [("", ["unit"]), ("live", ["unit", "live"]), ("slow", ["unit", "live"])]
+)
+def test_without_m_the_live_tests_are_deselected(markexpr: str, kept: list[str]) -> None:
+    """The selection hook (tests/conftest.py); an ``-m`` expression, whatever it is, decides alone."""
+    deselected: list[object] = []
+    items = [
+        SimpleNamespace(name="unit", get_closest_marker=lambda _name: None),
+        SimpleNamespace(name="live", get_closest_marker=lambda name: object() if name == "live" else None),
+    ]
+    config = SimpleNamespace(
+        option=SimpleNamespace(markexpr=markexpr),
+        hook=SimpleNamespace(pytest_deselected=lambda items: deselected.extend(items)),
+    )
+    pytest_collection_modifyitems(config, items)  # type: ignore[arg-type]
+    assert [item.name for item in items] == kept
+    assert len(deselected) == 2 - len(kept)
+
+
+@pytest.mark.timeout(300)
+def test_the_live_suite_runs_against_an_emulator_url_and_records_with_the_option(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """The user's way in: environment variables, ``pytest -m live --record DIR``, an emulator URL."""
+    folder = tmp_path / "recording"
+    with emulator.serve() as server:
+        env = {
+            "TIKTOK_ENDPOINT": server.url,
+            "TIKTOK_ACCESS_TOKEN": DEFAULT_TOKEN,
+            "TIKTOK_ADVERTISER_ID": DEFAULT_ADVERTISER_ID,
+            "TIKTOK_APP_ID": DEFAULT_APP_ID,
+            PACE_ENV: "0",
+        }
+        run = run_pytest("-m", "live", "-k", "lifecycle or lookbacks", "--record", str(folder), env=env)
+    assert "2 passed" in run.stdout, run.stdout + run.stderr
+    assert "Lookback windows (retention_days)" in run.stdout  # the table, printed under capture
+    assert emulator.audiences(DEFAULT_ADVERTISER_ID) == []  # everything made was deleted
+    assert "lookbacks.json" in {path.name for path in folder.iterdir()}
+    result = replay(folder)
+    assert result.problems == []
+    assert result.rules_read >= 1 + 2  # the lifecycle audience, and the lookbacks of 1 and 180 days
+    assert_no_credentials(folder, [DEFAULT_TOKEN])
