@@ -49,7 +49,7 @@ from pulumi_tiktok_audiences.readiness import (
 )
 from pulumi_tiktok_audiences.recovery import OrphanFinder, newest_matching
 from pulumi_tiktok_audiences.settings import ADVERTISER_KEY, ProviderSettings, provider_retry_policy
-from pulumi_tiktok_audiences.spec import AudienceSpec, error_paths, property_path
+from pulumi_tiktok_audiences.spec import REPLACE_FIELDS, AudienceSpec, error_paths, property_path
 
 if TYPE_CHECKING:
     from pulumi_tiktok_audiences.client import AudienceDetail, AudienceSummary, TikTokClient
@@ -73,7 +73,7 @@ READINESS_KEYS = ("wait_until_targetable", "readiness_timeout_seconds")
 INPUT_KEYS = (*SPEC_KEYS, ADOPT_KEY, *READINESS_KEYS)
 # Inputs TikTok cannot change in place (reference §2.2: update takes a name, and a one-way
 # NORMAL -> REACH_FREQUENCY sub-type change, nothing else).
-REPLACE_KEYS = tuple(key for key in SPEC_KEYS if key != "name")
+REPLACE_KEYS = REPLACE_FIELDS
 ADOPTION_WINDOW = timedelta(minutes=15)
 """How recent an audience must be to count as the lost result of our own create call (in this
 process, or in an interrupted earlier deployment: recovery.py)."""
@@ -209,16 +209,7 @@ class AppActivity(_Provider):
                 delete_before_replace=False,
             )
         old, new = spec_from_props(olds), spec_from_props(news)
-        replaces: list[str] = []
-        aligned = old.model_copy(update={"name": new.name, "audience_sub_type": new.audience_sub_type})
-        sub_type_in_place = (old.audience_sub_type, new.audience_sub_type) in {
-            ("NORMAL", "NORMAL"),
-            ("REACH_FREQUENCY", "REACH_FREQUENCY"),
-            ("NORMAL", "REACH_FREQUENCY"),
-        }
-        if aligned.replacement_key() != new.replacement_key() or not sub_type_in_place:
-            old_props, new_props = props_from_spec(old), props_from_spec(new)
-            replaces = [k for k in REPLACE_KEYS if old_props.get(k) != new_props.get(k)] or ["include"]
+        replaces = old.replacing_fields(new)
         changes = (
             bool(replaces)
             or old.name != new.name
