@@ -144,7 +144,7 @@ def test_event_rule_rejects_bad_lookbacks_naming_the_assumed_range(days: object)
     ((path, message),) = error_paths(caught.value)
     assert path == "lookback_days"
     assert f"{constants.LOOKBACK_DAYS_MIN} to {constants.LOOKBACK_DAYS_MAX} days" in message
-    assert "assumed Ads Manager range" in message
+    assert "the range Ads Manager offers" in message
     assert repr(days) in message
 
 
