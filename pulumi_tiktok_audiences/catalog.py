@@ -549,9 +549,8 @@ class _Resolver:
                 self._add(("audiences", key), message, stack)
             elif label != key:
                 message = (
-                    f"the name {spec.name!r} is also used by audiences.{label} in ad account "
-                    f"{spec.advertiser_id}: Ads Manager would list two audiences under one name; "
-                    "give each its own name"
+                    f"the name {spec.name!r} is also used by audiences.{label} in the same ad account: "
+                    "Ads Manager would list two audiences under one name; give each its own name"
                 )
                 self._add(("audiences", key, "name"), message, stack, "warning")
         cap = c.AUDIENCES_PER_ADVERTISER_MAX
