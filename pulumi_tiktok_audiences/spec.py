@@ -32,6 +32,7 @@ __all__ = [
     "AppEvent",
     "AudienceSpec",
     "EventRule",
+    "covered_includes",
     "error_paths",
     "property_path",
 ]
@@ -231,11 +232,12 @@ class StrictModel(BaseModel):
     # extra="forbid" also puts additionalProperties: false into the JSON Schema.
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    @model_validator(mode="before")
+    @model_validator(mode="wrap")
     @classmethod
-    def _known_fields(cls, data: Any) -> Any:
-        if not isinstance(data, Mapping):
-            return data
+    def _known_fields(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        """Unknown fields are reported together with the other fields' errors, never instead of them."""
+        if not isinstance(data, Mapping) or all(key in cls.model_fields for key in data):
+            return handler(data)
         allowed = list(cls.model_fields)
         errors = [
             InitErrorDetails(
@@ -258,9 +260,18 @@ class StrictModel(BaseModel):
             for key in data
             if key not in cls.model_fields
         ]
-        if errors:
-            raise ValidationError.from_exception_data(cls.__name__, errors)
-        return data
+        try:
+            handler({key: value for key, value in data.items() if key in cls.model_fields})
+        except ValidationError as exc:
+            errors += [
+                InitErrorDetails(
+                    type=PydanticCustomError(error["type"], error["msg"]),
+                    loc=error["loc"],
+                    input=error["input"],
+                )
+                for error in exc.errors()
+            ]
+        raise ValidationError.from_exception_data(cls.__name__, errors)
 
 
 class EventRule(StrictModel):
@@ -411,6 +422,20 @@ class AudienceSpec(StrictModel):
             "retention_in_days": self.retention_in_days,
             "audience_sub_type": self.audience_sub_type,
         }
+
+    def replacing_fields(self, new: "AudienceSpec") -> list[str]:
+        """The fields whose change from this spec to ``new`` needs a new audience; [] if in place.
+
+        The provider's diff and the catalog's reviewer diff both ask this. TikTok's update renames,
+        and moves NORMAL to REACH_FREQUENCY one way (reference §2.2); nothing else changes in place.
+        """
+        aligned = self.model_copy(update={"name": new.name, "audience_sub_type": new.audience_sub_type})
+        sub_type_in_place = (self.audience_sub_type, new.audience_sub_type) != ("REACH_FREQUENCY", "NORMAL")
+        if aligned.replacement_key() == new.replacement_key() and sub_type_in_place:
+            return []
+        old_fields = self.model_dump(mode="json", exclude_none=True)
+        new_fields = new.model_dump(mode="json", exclude_none=True)
+        return [k for k in REPLACE_FIELDS if old_fields.get(k) != new_fields.get(k)] or ["include"]
 
     # -- TikTok's wire format ---------------------------------------------------------------------
 
@@ -571,6 +596,32 @@ class AudienceSpec(StrictModel):
         if self.audience_sub_type == "REACH_FREQUENCY":
             text += " For Reach & Frequency ads only."
         return text
+
+
+REPLACE_FIELDS: Final = tuple(key for key in AudienceSpec.model_fields if key != "name")
+"""What TikTok cannot change in place, in field order (the name is renamed by an update)."""
+
+
+def covered_includes(
+    include: Iterable[EventRule], exclude: Iterable[EventRule], app_ids: Iterable[str] | None = None
+) -> list[tuple[int, int]]:
+    """(include index, exclude index) pairs where the exclude rule leaves out everyone the include adds.
+
+    It does when both name the same event, the exclude's window is at least as long and it covers
+    the include's apps (``app_ids``: those of rules that name none). Include PURCHASE 7 days and
+    exclude PURCHASE 30 days: everyone who purchased in the last 7 days also did in the last 30,
+    so the include rule adds nobody; when every include rule is covered, the audience is empty.
+    """
+    default = set(app_ids or ())
+    excludes = list(exclude)
+    return [
+        (i, e)
+        for i, kept in enumerate(include)
+        for e, left_out in enumerate(excludes)
+        if kept.event is left_out.event
+        and left_out.lookback_days >= kept.lookback_days
+        and set(kept.app_ids or default) <= set(left_out.app_ids or default)
+    ]
 
 
 def _fields(

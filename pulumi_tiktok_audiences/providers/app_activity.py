@@ -27,7 +27,7 @@ from pulumi_tiktok_audiences.providers.base import (
     with_summary_carrier,
 )
 from pulumi_tiktok_audiences.readiness import AudienceSize, is_targetable
-from pulumi_tiktok_audiences.spec import AudienceSpec, error_paths, numeric_id
+from pulumi_tiktok_audiences.spec import REPLACE_FIELDS, AudienceSpec, error_paths, numeric_id
 
 if TYPE_CHECKING:
     from pulumi_tiktok_audiences.cache import AudienceCache
@@ -50,16 +50,9 @@ ADOPT_KEY = "adopt_audience_id"
 READINESS_KEYS = ("wait_until_targetable", "readiness_timeout_seconds")
 """How create behaves, not what the audience is: changing them updates state, never TikTok."""
 INPUT_KEYS = (*SPEC_KEYS, ADOPT_KEY, *READINESS_KEYS)
-# Inputs TikTok cannot change in place (reference §2.2: update takes a name, and a one-way
-# NORMAL -> REACH_FREQUENCY sub-type change, nothing else).
-REPLACE_KEYS = tuple(key for key in SPEC_KEYS if key != "name")
+REPLACE_KEYS = REPLACE_FIELDS
 _ADOPT_ID = TypeAdapter(Annotated[str, BeforeValidator(numeric_id("an audience id"))])
 """``adopt_audience_id``: validated like every other id of a spec."""
-_SUB_TYPE_IN_PLACE = {
-    ("NORMAL", "NORMAL"),
-    ("REACH_FREQUENCY", "REACH_FREQUENCY"),
-    ("NORMAL", "REACH_FREQUENCY"),
-}
 
 
 def _spec_fields(props: dict[str, Any]) -> dict[str, Any]:
@@ -141,12 +134,7 @@ class AppActivityProvider(AudienceProvider):
                 changes=True, replaces=[k for k in REPLACE_KEYS if k in unknown], delete_before_replace=False
             )
         old, new = spec_from_props(olds), spec_from_props(news)
-        replaces: list[str] = []
-        aligned = old.model_copy(update={"name": new.name, "audience_sub_type": new.audience_sub_type})
-        sub_type_in_place = (old.audience_sub_type, new.audience_sub_type) in _SUB_TYPE_IN_PLACE
-        if aligned.replacement_key() != new.replacement_key() or not sub_type_in_place:
-            old_props, new_props = props_from_spec(old), props_from_spec(new)
-            replaces = [k for k in REPLACE_KEYS if old_props.get(k) != new_props.get(k)] or ["include"]
+        replaces = old.replacing_fields(new)  # the catalog's reviewer diff asks the same question
         changes = (
             bool(replaces)
             or old.name != new.name

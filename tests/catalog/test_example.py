@@ -62,6 +62,7 @@ def test_the_workflow_validates_previews_every_stack_deploys_and_promotes() -> N
     validate = " ".join(str(s.get("run", "")) for s in _steps(jobs["validate"]))
     assert "tiktok-audiences validate" in validate
     assert "tiktok-audiences explain" in validate
+    assert "tiktok-audiences diff --base-ref" in validate  # what the change does, in the job summary
 
     preview = jobs["preview"]
     assert preview["needs"] == "validate"

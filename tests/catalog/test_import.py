@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,10 +24,10 @@ import yaml
 from click.testing import CliRunner, Result
 from pulumi.dynamic.dynamic import serialize_provider
 
-from pulumi_tiktok_audiences import AppEvent, AudienceSpec, EventRule, constants
+from pulumi_tiktok_audiences import AppEvent, AudienceSpec, EventRule, constants, settings
 from pulumi_tiktok_audiences.catalog import resolve_catalog, resolve_text
 from pulumi_tiktok_audiences.cli import main
-from pulumi_tiktok_audiences.client import AudienceDetail, TikTokClient
+from pulumi_tiktok_audiences.client import AudienceDetail, RetryPolicy, TikTokClient
 from pulumi_tiktok_audiences.emulator import (
     DEFAULT_ADVERTISER_ID,
     DEFAULT_APP_ID,
@@ -218,7 +220,12 @@ def test_the_catalog_revalidates_and_resolves_to_the_created_specs(
     account: Account, imported: Imported
 ) -> None:
     check = CliRunner().invoke(main, ["validate", str(imported.path)])
-    assert (check.exit_code, check.stdout) == (0, f"{imported.path}: {APP_COUNT} audiences, no problems\n")
+    warning, summary = check.stdout.splitlines()
+    assert check.exit_code == 0
+    assert summary == f"{imported.path}: {APP_COUNT} audiences, no problems, 1 warning"
+    # The account really holds two audiences named alike: the import says so, and so does validate.
+    assert "warning: audiences.duplicate-name-2.name: the name 'Duplicate name' is also used" in warning
+    assert warning.split(": ", 1)[1] in imported.result.stderr
     (resolved,) = resolve_catalog(imported.path).audiences.values()
     # TikTok does not report retention_in_days, so the import cannot know it; all else round-trips.
     by_id = {a.adopt_audience_id: a.spec for a in resolved.values()}
@@ -341,3 +348,60 @@ def test_an_account_with_nothing_to_adopt_gives_an_empty_valid_catalog() -> None
     resolved = resolve_text(text, "empty.yaml")
     assert resolved.problems == ()
     assert "#   42 Lookalike Audience" in text
+
+
+def test_the_endpoint_comes_from_tiktok_endpoint_like_the_provider(account: Account) -> None:
+    result = CliRunner(
+        env={"TIKTOK_ACCESS_TOKEN": DEFAULT_TOKEN, "TIKTOK_ENDPOINT": account.server.url}
+    ).invoke(main, ["import", "--advertiser-id", DEFAULT_ADVERTISER_ID])
+    assert result.exit_code == 0, result.output
+    assert (
+        result.stderr.splitlines()[0]
+        == f"Reading advertiser {DEFAULT_ADVERTISER_ID} from {account.server.url}"
+    )
+    assert len(yaml.safe_load(result.stdout)["audiences"]) == APP_COUNT
+
+
+@pytest.mark.parametrize("problem", ["exists", "no-folder", "directory", "read-only"])
+def test_the_output_is_checked_before_the_account_is_read(
+    account: Account, tmp_path: Path, problem: str
+) -> None:
+    output = {
+        "exists": tmp_path / "audiences.yaml",
+        "no-folder": tmp_path / "missing" / "audiences.yaml",
+        "directory": tmp_path,
+        "read-only": tmp_path / "locked" / "audiences.yaml",
+    }[problem]
+    if problem == "exists":
+        output.write_text("keep me")
+    if problem == "read-only":
+        output.parent.mkdir()
+        output.parent.chmod(0o500)
+        if os.access(output.parent, os.W_OK):  # root may write anywhere
+            pytest.skip("running as a user who can write to read-only folders")
+    account.emulator.reset_request_counts()
+    result = import_(account, "--output", str(output))
+    assert result.exit_code == 2
+    assert account.emulator.request_counts() == {}  # not one API call spent
+    assert str(output) in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_refused_connection_says_where_and_announces_each_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setattr(
+        settings, "provider_retry_policy", lambda: RetryPolicy(max_attempts=3, initial_backoff=0.01)
+    )
+    result = CliRunner(env={"TIKTOK_ACCESS_TOKEN": DEFAULT_TOKEN}).invoke(
+        main, ["import", "--advertiser-id", DEFAULT_ADVERTISER_ID, "--endpoint", url]
+    )
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"Reading advertiser {DEFAULT_ADVERTISER_ID} from {url}"
+    retries = [line for line in lines if line.startswith("  retrying in ")]
+    assert [line.split(" after attempt ")[1][:1] for line in retries] == ["1", "2"]
+    assert lines[-1].startswith("Error: ")
+    assert "Traceback" not in result.output
+    assert DEFAULT_TOKEN not in result.output

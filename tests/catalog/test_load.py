@@ -97,3 +97,26 @@ def test_refuses_a_catalog_with_problems_before_declaring_anything(
     )
     assert "for stack prod" in str(raised.value)
     assert recorder.resources == {}
+
+
+def test_warnings_are_logged_and_do_not_refuse(
+    recorder: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "named-alike.yaml"
+    path.write_text(
+        CATALOG.replace("include: [{event: LOGIN", "name: Lapsed purchasers\n    include: [{event: LOGIN")
+    )
+    warned: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: warned.append(message))
+
+    @pulumi.runtime.test
+    def program() -> None:
+        load_catalog(path)
+
+    program()
+    assert set(recorder.resources) == {"lapsed", "adopted"}
+    (warning,) = warned
+    assert (
+        "warning: audiences.adopted.name: the name 'Lapsed purchasers' is also used by audiences.lapsed"
+        in warning
+    )

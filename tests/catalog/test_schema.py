@@ -10,9 +10,12 @@ import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pulumi_tiktok_audiences.catalog import json_schema, resolve_text
 from pulumi_tiktok_audiences.cli import main
+from pulumi_tiktok_audiences.spec import AppEvent
 
 REGENERATE = "tiktok-audiences schema > pulumi_tiktok_audiences/audiences.schema.json"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pr-workflow" / "audiences.yaml"
@@ -76,3 +79,49 @@ def test_catalogs_the_validator_refuses_fail_the_schema(old: str, new: str) -> N
     assert resolve_text(text, "c.yaml").problems != ()
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(yaml.safe_load(text), json_schema())
+
+
+def _spellings(event: AppEvent) -> list[str]:
+    """Ways people write one event that the spec accepts: TikTok's string, the member name, variants."""
+    return [
+        event.value,
+        event.name,
+        event.name.lower(),
+        event.value.title(),
+        event.name.lower().replace("_", "-"),
+        f"  {event.value.lower().replace(' ', '  ')} ",
+    ]
+
+
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(json_schema())
+
+
+def test_the_schema_accepts_every_event_spelling_the_validator_accepts(
+    validator: jsonschema.Draft202012Validator,
+) -> None:
+    """Editors must not underline a catalog the CLI accepts (`purchase` was once flagged)."""
+    entries = "".join(
+        f"  a{number}-{index}:\n    include: [{{event: {json.dumps(spelling)}, lookback_days: 9}}]\n"
+        for number, event in enumerate(AppEvent)
+        for index, spelling in enumerate(_spellings(event))
+    )
+    text = 'advertiser_id: "1"\napp_ids: ["2"]\naudiences:\n' + entries
+    assert resolve_text(text, "c.yaml").problems == ()
+    validator.validate(yaml.safe_load(text))
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet="adtocrpuhsADTOCRPUHSE2 _-x", max_size=20) | st.sampled_from(list(AppEvent)))
+def test_schema_and_validator_agree_on_any_event_text(text: str) -> None:
+    """The schema's pattern accepts exactly what the spec's event parser accepts (ASCII text)."""
+    try:
+        AppEvent.parse(text)
+        accepted = True
+    except ValueError:
+        accepted = False
+    assert EVENTS.is_valid(str(text)) is accepted, text
+
+
+EVENTS = jsonschema.Draft202012Validator(json_schema()["$defs"]["AppEvent"])

@@ -144,7 +144,7 @@ def test_event_rule_rejects_bad_lookbacks_naming_the_assumed_range(days: object)
     ((path, message),) = error_paths(caught.value)
     assert path == "lookback_days"
     assert f"{constants.LOOKBACK_DAYS_MIN} to {constants.LOOKBACK_DAYS_MAX} days" in message
-    assert "assumed Ads Manager range" in message
+    assert "the range Ads Manager offers" in message
     assert repr(days) in message
 
 
@@ -160,10 +160,12 @@ def test_event_rule_rejects_bad_app_ids(app_ids: list[Any]) -> None:
 def test_event_rule_refuses_unknown_fields_suggesting_the_intended_one() -> None:
     with pytest.raises(ValidationError) as caught:
         EventRule.model_validate({"event": "INSTALL", "lookback": 7})
-    ((path, message),) = error_paths(caught.value)
+    # The unknown field does not hide the other problems of the same rule.
+    (path, message), (missing, _) = error_paths(caught.value)
     assert path == "lookback"
     assert "unknown field 'lookback'" in message
     assert "did you mean 'lookback_days'?" in message
+    assert missing == "lookback_days"
 
 
 def test_event_rule_is_frozen() -> None:
