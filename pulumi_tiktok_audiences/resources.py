@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Mapping, Sequence
-from typing import Any, TypeAlias
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Protocol, SupportsIndex, TypeAlias, TypeVar
 
 import pulumi
 import pulumi.dynamic
@@ -31,11 +31,26 @@ from pulumi_tiktok_audiences.spec import EventRule
 RuleInput: TypeAlias = EventRule | Mapping[str, Any]
 """A rule: an EventRule, or a mapping with its keys (values may be Outputs)."""
 Rules: TypeAlias = Sequence[pulumi.Input[RuleInput]]
-Strings: TypeAlias = (
-    list[str] | list[pulumi.Output[str]] | list[pulumi.Input[str]] | tuple[pulumi.Input[str], ...]
-)
-"""Ids, locations, placements: a list or tuple. Not ``Sequence[str]``, which a bare string is too
-(``app_ids="123"`` would type-check and then be refused as three one-digit ids)."""
+_T_co = TypeVar("_T_co", covariant=True)
+
+
+class SequenceNotStr(Protocol[_T_co]):
+    """A list or tuple, for type checkers; not a bare string, whose ``__contains__`` takes strings only.
+
+    ``Sequence[str]`` would let ``app_ids="123"`` type-check and then be refused at run time. A
+    reduced ``useful_types.SequenceNotStr`` (the typeshed maintainers' helpers): without its
+    overloaded ``__getitem__`` mypy still checks the items of a list literal. A set does not fit
+    (no ``__getitem__``), and Pulumi could not send one.
+    """
+
+    def __contains__(self, value: object, /) -> bool: ...
+    def __iter__(self) -> Iterator[_T_co]: ...
+    def __len__(self) -> int: ...
+    def __getitem__(self, index: SupportsIndex, /) -> _T_co: ...
+
+
+Strings: TypeAlias = SequenceNotStr[pulumi.Input[str]]
+"""Ids, locations, placements: a list or tuple of strings or Outputs of strings."""
 
 _ProviderClass: TypeAlias = type[AppActivity] | type[Lookalike] | type[Share]
 
