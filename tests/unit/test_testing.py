@@ -6,6 +6,10 @@ outputs a ``pulumi up`` gives. No ``asyncio.run`` here: it would break ``@pulumi
 
 from __future__ import annotations
 
+import gc
+import re
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -23,15 +27,25 @@ APP = "6400000001"
 AD_GROUP_TYPE = "example:ads:AdGroup"
 
 
+README = Path(__file__).parents[2] / "README.md"
+
+
 def _use(mocks: pulumi.runtime.Mocks, config: dict[str, str] | None = None) -> None:
     pulumi.runtime.set_mocks(mocks, project="shop", stack="dev", preview=False)
     pulumi.runtime.set_all_config({ADVERTISER_KEY: ADVERTISER} if config is None else config)
 
 
 @pytest.fixture(autouse=True)
-def _mocks(monkeypatch: pytest.MonkeyPatch) -> None:
+def _mocks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv(ADVERTISER_ENV, raising=False)  # the stack config alone names the advertiser
     _use(AudienceMocks())
+    yield
+    # A failed program leaves Outputs holding its error, never retrieved. Finalized by a GC pass
+    # that happens to run inside a later ast.parse (pytest's rewriting), their "never retrieved"
+    # log parses its traceback, which trips CPython 3.11's shared AST depth counter
+    # (python/cpython#106905, pytest-dev/pytest#10763). Finalize them here instead.
+    _use(AudienceMocks())
+    gc.collect()
 
 
 def _buyers(name: str = "buyers", **overrides: Any) -> AppActivityAudience:
@@ -163,18 +177,16 @@ def test_a_bad_value_from_another_resources_output_fails_the_test() -> None:
     ]
 
 
-def test_a_missing_advertiser_fails_where_the_audience_is_declared() -> None:
-    _use(AudienceMocks(), config={})
-
-    @pulumi.runtime.test
-    def program() -> None:
-        _buyers()
-
-    with pytest.raises(InvalidArgumentsError, match=r"advertiser_id: .*tiktok:advertiserId"):
-        program()
-
-
 def test_functions_of_other_providers_say_how_to_answer_them() -> None:
     mocks = AudienceMocks()
     with pytest.raises(NotImplementedError, match="override call"):
         mocks.call(pulumi.runtime.MockCallArgs("example:ads:getCampaign", {}, ""))
+
+
+def test_the_readme_example_passes() -> None:
+    section = README.read_text().split("## Testing your program", 1)[1].split("\n## ", 1)[0]
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert code is not None
+    namespace: dict[str, Any] = {}
+    exec(compile(code[1], str(README), "exec"), namespace)
+    namespace["test_lapsed_buyers"]()
