@@ -1,13 +1,15 @@
 """TikTok App Activity custom audiences as Pulumi resources.
 
 The spec types import eagerly (cheap: pydantic only); the Pulumi resource classes load on first
-access, so that tools which only validate or explain audiences never import the Pulumi SDK.
+access, so that tools which only validate or explain audiences never import the Pulumi SDK. Mocks
+for unit tests of programs are in :mod:`pulumi_tiktok_audiences.testing`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pulumi_tiktok_audiences.errors import InvalidArgumentsError
 from pulumi_tiktok_audiences.spec import AppEvent, AudienceSpec, EventRule
 
 if TYPE_CHECKING:
@@ -24,6 +26,7 @@ __all__ = [
     "AudienceShare",
     "AudienceSpec",
     "EventRule",
+    "InvalidArgumentsError",
     "LookalikeAudience",
     "audience_size",
 ]

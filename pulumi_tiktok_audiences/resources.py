@@ -2,20 +2,25 @@
 
 Arguments accept Pulumi Inputs anywhere (an app id may be another resource's output). Rules may
 be :class:`EventRule` objects or plain mappings with the same keys; mappings may hold Outputs.
-Validation happens in the provider's ``check`` (the spec is the single source of truth), so a
-preview reports every problem with its property path before any API call.
+The provider's ``check`` is the single source of truth for what is valid. It runs twice: here, on
+the arguments known when the resource is declared (an Output is skipped, as check skips unknown
+values in a preview), so a mistake fails in the program, with its property path, under ``pulumi
+preview`` and under unit-test mocks alike; and in the provider, on the complete inputs.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from typing import Any, TypeAlias
+import inspect
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Protocol, SupportsIndex, TypeAlias, TypeVar
 
 import pulumi
 import pulumi.dynamic
+from pulumi.dynamic import Config, ConfigureRequest
+from pulumi.output import UNKNOWN
 
-from pulumi_tiktok_audiences.errors import ConfigurationError
+from pulumi_tiktok_audiences.errors import ConfigurationError, InvalidArgumentsError
 from pulumi_tiktok_audiences.lookalike import DEFAULT_READINESS_TIMEOUT_SECONDS
 from pulumi_tiktok_audiences.provider import AppActivity, Lookalike, Share
 from pulumi_tiktok_audiences.readiness import AudienceSize, is_targetable, wait_until
@@ -23,7 +28,67 @@ from pulumi_tiktok_audiences.readiness import audience_size as read_audience_siz
 from pulumi_tiktok_audiences.settings import ADVERTISER_KEY, ProviderSettings
 from pulumi_tiktok_audiences.spec import EventRule
 
-RuleInput = EventRule | Mapping[str, Any]
+RuleInput: TypeAlias = EventRule | Mapping[str, Any]
+"""A rule: an EventRule, or a mapping with its keys (values may be Outputs)."""
+Rules: TypeAlias = Sequence[pulumi.Input[RuleInput]]
+_T_co = TypeVar("_T_co", covariant=True)
+
+
+class SequenceNotStr(Protocol[_T_co]):
+    """A list or tuple, for type checkers; not a bare string, whose ``__contains__`` takes strings only.
+
+    ``Sequence[str]`` would let ``app_ids="123"`` type-check and then be refused at run time. A
+    reduced ``useful_types.SequenceNotStr`` (the typeshed maintainers' helpers): without its
+    overloaded ``__getitem__`` mypy still checks the items of a list literal. A set does not fit
+    (no ``__getitem__``), and Pulumi could not send one.
+    """
+
+    def __contains__(self, value: object, /) -> bool: ...
+    def __iter__(self) -> Iterator[_T_co]: ...
+    def __len__(self) -> int: ...
+    def __getitem__(self, index: SupportsIndex, /) -> _T_co: ...
+
+
+Strings: TypeAlias = SequenceNotStr[pulumi.Input[str]]
+"""Ids, locations, placements: a list or tuple of strings or Outputs of strings."""
+
+_ProviderClass: TypeAlias = type[AppActivity] | type[Lookalike] | type[Share]
+
+
+class _StackConfig(Config):
+    """The program's stack configuration, which the engine also hands to the provider's configure()."""
+
+    def __init__(self) -> None:
+        super().__init__({}, "")
+
+    def get(self, key: str) -> Any:
+        return pulumi.runtime.get_config(key)
+
+
+def checked_inputs(what: str, provider_class: _ProviderClass, props: Mapping[str, Any]) -> dict[str, Any]:
+    """The provider's own ``check`` of ``props``, configured as the engine configures it.
+
+    Returns check's (canonical) inputs; raises InvalidArgumentsError naming ``what`` and listing
+    every failure. A fresh provider each time: the one given to a resource is pickled into the
+    state and must stay unconfigured (configure() reads the token).
+    """
+    provider = provider_class()
+    provider.configure(ConfigureRequest(_StackConfig()))
+    result = provider.check({}, dict(props))
+    if result.failures:
+        raise InvalidArgumentsError(what, [(failure.property, failure.reason) for failure in result.failures])
+    return dict(result.inputs)
+
+
+def _known(value: Any) -> Any:
+    """``value`` as check sees it in a preview: Outputs (and awaitables) are not known yet."""
+    if isinstance(value, pulumi.Output) or inspect.isawaitable(value):
+        return UNKNOWN
+    if isinstance(value, Mapping):
+        return {key: _known(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_known(item) for item in value]
+    return value
 
 
 def _rule_input(rule: pulumi.Input[RuleInput]) -> Any:
@@ -33,12 +98,18 @@ def _rule_input(rule: pulumi.Input[RuleInput]) -> Any:
     return rule
 
 
-def _rules_input(rules: pulumi.Input[Sequence[pulumi.Input[RuleInput]]] | None) -> Any:
-    if rules is None:
-        return None
-    if isinstance(rules, list | tuple):
-        return [_rule_input(r) for r in rules]
-    return pulumi.Output.from_input(rules).apply(lambda items: [_rule_input(r) for r in items])
+def _rules_input(rules: pulumi.Input[Rules] | None) -> Any:
+    """Rules as Pulumi serializes them; a value that is no list (a string) is left for check to refuse."""
+    if isinstance(rules, Sequence) and not isinstance(rules, str):
+        return _rule_list(rules)
+    pending: Any = rules
+    if isinstance(pending, pulumi.Output) or inspect.isawaitable(pending):
+        return pulumi.Output.from_input(pending).apply(_rule_list)
+    return rules
+
+
+def _rule_list(rules: Any) -> list[Any]:
+    return [_rule_input(rule) for rule in rules]
 
 
 class AppActivityAudience(pulumi.dynamic.Resource, module="tiktok", name="AppActivityAudience"):
@@ -72,11 +143,11 @@ class AppActivityAudience(pulumi.dynamic.Resource, module="tiktok", name="AppAct
         self,
         resource_name: str,
         *,
-        include: pulumi.Input[Sequence[pulumi.Input[RuleInput]]],
-        exclude: pulumi.Input[Sequence[pulumi.Input[RuleInput]]] | None = None,
+        include: pulumi.Input[Rules],
+        exclude: pulumi.Input[Rules] | None = None,
         advertiser_id: pulumi.Input[str] | None = None,
         name: pulumi.Input[str] | None = None,
-        app_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
+        app_ids: pulumi.Input[Strings] | None = None,
         auto_refresh: pulumi.Input[bool] = True,
         retention_in_days: pulumi.Input[int] | None = None,
         audience_sub_type: pulumi.Input[str] | None = None,
@@ -116,6 +187,7 @@ class AppActivityAudience(pulumi.dynamic.Resource, module="tiktok", name="AppAct
             "is_valid": None,
             "expire_time": None,
         }
+        checked_inputs(f"{type(self).__name__} {resource_name!r}", AppActivity, _known(props))
         props["summary"] = _summary_carrier(*props.values())
         super().__init__(AppActivity(), resource_name, props, opts)
 
@@ -182,12 +254,12 @@ class LookalikeAudience(pulumi.dynamic.Resource, module="tiktok", name="Lookalik
         resource_name: str,
         *,
         source: AudienceRef,
-        locations: pulumi.Input[Sequence[pulumi.Input[str]]],
+        locations: pulumi.Input[Strings],
         audience_size: pulumi.Input[str],
         advertiser_id: pulumi.Input[str] | None = None,
         name: pulumi.Input[str] | None = None,
         mobile_os: pulumi.Input[str] | None = None,
-        placements: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
+        placements: pulumi.Input[Strings] | None = None,
         include_source: pulumi.Input[bool] | None = None,
         audience_sub_type: pulumi.Input[str] | None = None,
         wait_until_targetable: pulumi.Input[bool] = False,
@@ -224,6 +296,7 @@ class LookalikeAudience(pulumi.dynamic.Resource, module="tiktok", name="Lookalik
             "is_valid": None,
             "expire_time": None,
         }
+        checked_inputs(f"{type(self).__name__} {resource_name!r}", Lookalike, _known(props))
         props["summary"] = _summary_carrier(*props.values())
         super().__init__(Lookalike(), resource_name, props, opts)
 
@@ -246,7 +319,7 @@ class AudienceShare(pulumi.dynamic.Resource, module="tiktok", name="AudienceShar
         resource_name: str,
         *,
         audience: AudienceRef,
-        advertiser_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
+        advertiser_ids: pulumi.Input[Strings],
         owner_advertiser_id: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -260,6 +333,7 @@ class AudienceShare(pulumi.dynamic.Resource, module="tiktok", name="AudienceShar
             "audience_id": _audience_id(audience),
             "shared_advertiser_ids": advertiser_ids,
         }
+        checked_inputs(f"{type(self).__name__} {resource_name!r}", Share, _known(props))
         props["summary"] = _summary_carrier(*props.values())
         super().__init__(Share(), resource_name, props, opts)
 

@@ -10,7 +10,7 @@ import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum, auto
-from typing import Annotated, Any, Final, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -172,6 +172,10 @@ def item_count(low: int, high: int | None, what: str) -> Callable[[object], obje
     allowed = f"at least {low}" if high is None else (f"at most {high}" if low == 0 else f"{low} to {high}")
 
     def check(value: object) -> object:
+        if isinstance(value, str):  # pydantic would only say "a valid list"; say what belongs in it
+            raise PydanticCustomError(
+                "count", f"must be a list of {allowed} {what}; got the string {value!r}"
+            )
         if isinstance(value, list | tuple) and (len(value) < low or (high is not None and len(value) > high)):
             raise PydanticCustomError("count", f"must hold {allowed} {what}; got {len(value)}")
         return value
@@ -286,6 +290,17 @@ class EventRule(StrictModel):
     app_ids: _AppIds | None = Field(
         default=None, description="App ids (event sources) of this rule; default: the audience's app_ids."
     )
+
+    if TYPE_CHECKING:
+        # What the validators accept, for type checkers (the fields above say what is stored): an
+        # event's name or TikTok's string too, and ids as a list or tuple but never a bare string.
+        def __init__(
+            self,
+            *,
+            event: AppEvent | str,
+            lookback_days: int,
+            app_ids: list[str] | tuple[str, ...] | None = None,
+        ) -> None: ...
 
 
 class AudienceSpec(StrictModel):
