@@ -393,6 +393,26 @@ class AudienceSpec(StrictModel):
         assert ids is not None, "validation guarantees every rule has app ids"
         return ids
 
+    def covered_include_rules(self) -> list[tuple[int, int]]:
+        """(include index, exclude index) of include rules that an exclude rule cancels out.
+
+        An exclude rule on the same event, over a window at least as long and in every app of the
+        include rule, leaves out everyone that include rule lets in: the rule adds nobody, and an
+        audience whose include rules are all covered can never fill.
+        """
+        pairs: list[tuple[int, int]] = []
+        for i, rule in enumerate(self.include):
+            apps = set(self.app_ids_for(rule))
+            for j, other in enumerate(self.exclude):
+                if (
+                    other.event is rule.event
+                    and other.lookback_days >= rule.lookback_days
+                    and apps <= set(self.app_ids_for(other))
+                ):
+                    pairs.append((i, j))
+                    break
+        return pairs
+
     def replacement_key(self) -> dict[str, Any]:
         """Everything TikTok cannot change in place: specs with different keys need a new audience.
 
