@@ -34,6 +34,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, WithJsonSchema, model_validator
+from pydantic_core import PydanticCustomError
 
 from pulumi_tiktok_audiences import constants as c
 from pulumi_tiktok_audiences.errors import ConfigurationError
@@ -77,7 +78,7 @@ def _regex(value: str) -> str:
     try:
         re.compile(value)
     except re.error as exc:
-        raise ValueError(f"{value!r} is not a valid regular expression ({exc})") from None
+        raise PydanticCustomError("regex", f"{value!r} is not a valid regular expression ({exc})") from None
     return value
 
 
@@ -121,7 +122,9 @@ class ExcludeRecentPurchasersConfig(StrictModel):
     def _known_presets(self) -> ExcludeRecentPurchasersConfig:
         unknown = [name for name in self.presets if name not in _PRESETS]
         if unknown:
-            raise ValueError(f"presets: unknown {', '.join(unknown)}; known presets: {', '.join(_PRESETS)}")
+            raise PydanticCustomError(
+                "preset", f"presets: unknown {', '.join(unknown)}; known presets: {', '.join(_PRESETS)}"
+            )
         return self
 
 
@@ -147,7 +150,9 @@ class Bounds(StrictModel):
     @model_validator(mode="after")
     def _ordered(self) -> Bounds:
         if self.min_days > self.max_days:
-            raise ValueError(f"min_days ({self.min_days}) must not be above max_days ({self.max_days})")
+            raise PydanticCustomError(
+                "bounds", f"min_days ({self.min_days}) must not be above max_days ({self.max_days})"
+            )
         return self
 
 

@@ -53,7 +53,7 @@ LEVEL_NAMES = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "manda
 PROVIDER_URN_TYPE = "pulumi:providers:pulumi-python"
 
 
-class ConfigRejected(Exception):
+class ConfigRejectedError(Exception):
     """The engine refused the policy config before running anything; ``errors`` as it prints them."""
 
     def __init__(self, errors: list[str]) -> None:
@@ -195,10 +195,10 @@ class PolicyAnalyzer:
         for name, given in (file_config or {}).items():
             if isinstance(given, str):
                 if given not in LEVELS:
-                    raise ConfigRejected([f'parsing enforcement level for "{name}": "{given}" is not valid'])
+                    raise ConfigRejectedError([f'parsing enforcement level for "{name}": "{given}" is not valid'])
                 given = {"enforcementLevel": given}
             if not isinstance(given, Mapping):
-                raise ConfigRejected(
+                raise ConfigRejectedError(
                     [f'parsing "{name}": {given} is not a valid value; must be a string or object']
                 )
             if name == "all":
@@ -207,7 +207,7 @@ class PolicyAnalyzer:
                 continue
             level = given.get("enforcementLevel")
             if level is not None and level not in LEVELS:
-                raise ConfigRejected([f'parsing enforcement level for "{name}": "{level}" is not valid'])
+                raise ConfigRejectedError([f'parsing enforcement level for "{name}": "{level}" is not valid'])
             config.setdefault(name, {}).update(given)
         errors = [
             f"{name}: {error.message}"
@@ -215,7 +215,7 @@ class PolicyAnalyzer:
             for error in jsonschema.Draft7Validator(schema).iter_errors(config[name])
         ]
         if errors:
-            raise ConfigRejected(sorted(errors))
+            raise ConfigRejectedError(sorted(errors))
         request = analyzer_pb2.ConfigureAnalyzerRequest()
         for name, values in config.items():
             properties = {k: v for k, v in values.items() if k != "enforcementLevel"}

@@ -13,7 +13,7 @@ import pytest
 from tests.harness.host import secret
 from tests.policy.analyzer import PolicyAnalyzer
 
-SECRET_TOKEN = "pack-secret-token-5f1c9a"  # noqa: S105 - a marker searched for in every answer
+SECRET_TOKEN = "pack-secret-token-5f1c9a"
 PROVIDER_INPUTS = {
     "tiktok:accessToken": secret(SECRET_TOKEN),
     "tiktok:endpoint": "local",

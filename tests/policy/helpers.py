@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+
 from pulumi.dynamic.dynamic import serialize_provider
 
 from pulumi_tiktok_audiences import constants
