@@ -195,7 +195,9 @@ class PolicyAnalyzer:
         for name, given in (file_config or {}).items():
             if isinstance(given, str):
                 if given not in LEVELS:
-                    raise ConfigRejectedError([f'parsing enforcement level for "{name}": "{given}" is not valid'])
+                    raise ConfigRejectedError(
+                        [f'parsing enforcement level for "{name}": "{given}" is not valid']
+                    )
                 given = {"enforcementLevel": given}
             if not isinstance(given, Mapping):
                 raise ConfigRejectedError(
