@@ -424,7 +424,8 @@ def protect_in_production(
     yield (
         f"The {_label(args.name, props)} in production stack '{stack}' is not protected: a removal or a "
         "replacement would delete it on TikTok, and with it the id its ad groups use. Declare it with "
-        "opts=pulumi.ResourceOptions(protect=True) (a catalog: load_catalog(..., opts=...))."
+        "opts=pulumi.ResourceOptions(protect=True) (a catalog: load_catalog(..., opts=...)); a later rule "
+        "change that replaces it then needs protect removed in the same change."
     )
 
 
@@ -580,10 +581,13 @@ def policies() -> list[Policy]:
             NamingConfig,
             naming,
         ),
+        # Advisory by default: the engine refuses to replace a protected resource, so every rule
+        # change of a protected audience needs protect removed in the same change; a team makes it
+        # mandatory once its production workflow does that.
         _resource_policy(
             "protect-in-production",
             "Audiences, lookalikes and shares in production stacks are protected from deletion.",
-            mandatory,
+            advisory,
             OWN_TYPES,
             ProtectConfig,
             protect_in_production,

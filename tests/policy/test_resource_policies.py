@@ -46,7 +46,7 @@ def test_analyzer_info_lists_every_policy_with_its_level_and_schema(dev: PolicyA
         "targetable-before-use",
     }
     advisory = {name for name, p in info.items() if p.enforcementLevel == 0}
-    assert advisory == {"tracked-events-only", "targetable-before-use"}
+    assert advisory == {"tracked-events-only", "protect-in-production", "targetable-before-use"}
     assert {name for name, p in info.items() if p.policy_type == 2} == {
         "audience-cap",
         "targetable-before-use",
@@ -238,7 +238,7 @@ def test_unprotected_audiences_lookalikes_and_shares_in_prod_are_refused(prod: P
         share("lal-share", "7300000000000000002"),
     ):
         found = violations(prod, resource, "protect-in-production")
-        assert [d.level for d in found] == ["mandatory"], resource.name
+        assert [d.level for d in found] == ["advisory"], resource.name
         assert f"resource {resource.name}" in message(found[0])
         assert "protect=True" in message(found[0])
         resource.protect = True
