@@ -1,7 +1,9 @@
 """Audience guardrails as a Pulumi policy pack (CrossGuard): the seed's best practices, enforced.
 
-``policy-pack/`` runs :func:`policies` with the ``pulumi-policy`` SDK, so ``pulumi preview
---policy-pack policy-pack`` checks every audience before anything reaches TikTok. Each policy
+The pack folder (``policy_pack/``, installed with the package; ``python -m
+pulumi_tiktok_audiences.policies`` prints its path) serves :func:`policies` with the
+``pulumi-policy`` SDK, so ``pulumi preview --policy-pack <that path>`` checks every audience before
+anything reaches TikTok. Each policy
 reads resources through the package's own spec models (``AudienceSpec``, presets, lookalike
 specs), never by re-parsing rules. Each has a pydantic config model: its JSON Schema is what the
 engine validates a ``--policy-pack-config`` file against (pkg/resource/analyzer/config.go), and the
@@ -19,6 +21,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Annotated, Any, Final, TypeVar
 
 from pulumi.output import Unknown
@@ -49,9 +52,11 @@ from pulumi_tiktok_audiences.provider import _unknown_paths, spec_from_props
 from pulumi_tiktok_audiences.resources import AppActivityAudience, AudienceShare, LookalikeAudience
 from pulumi_tiktok_audiences.spec import AppEvent, AudienceSpec, EventRule, StrictModel, error_paths
 
-__all__ = ["PACK_NAME", "PolicyConfigError", "policies"]
+__all__ = ["PACK_DIR", "PACK_NAME", "PolicyConfigError", "policies"]
 
 PACK_NAME: Final = "tiktok-audiences"
+PACK_DIR: Final = Path(__file__).with_name("policy_pack")
+"""The folder to give ``pulumi preview --policy-pack``."""
 
 
 def _type_token(resource: type[Any]) -> str:
@@ -600,3 +605,7 @@ def policies() -> list[Policy]:
             targetable_before_use,
         ),
     ]
+
+
+if __name__ == "__main__":
+    print(PACK_DIR)

@@ -43,9 +43,9 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from pulumi_tiktok_audiences.policies import PACK_DIR
 from tests.harness.host import REPO_ROOT, encode_raw
 
-PACK_DIR = REPO_ROOT / "policy-pack"
 PROJECT = "tiktok-audiences"
 ENGINE_PLACEHOLDER = "127.0.0.1:1"
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
