@@ -3,11 +3,13 @@ wrong, from the pack when only the policy can tell (unknown keys, regular expres
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from pulumi_tiktok_audiences.spec import AppEvent
+from tests.harness.host import REPO_ROOT
 from tests.policy.analyzer import AnalyzerError, ConfigRejectedError, PolicyAnalyzer
 from tests.policy.helpers import audience, rule
 
@@ -96,3 +98,13 @@ def test_a_policy_not_configured_uses_its_schema_defaults(dev: PolicyAnalyzer) -
         "description": "no leading or trailing spaces",
     }
     assert config["exclude-recent-purchasers"]["days"] == 7
+
+
+def test_the_readme_example_config_is_accepted(dev: PolicyAnalyzer) -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Guardrails", 1)[1].split("\n## ", 1)[0]
+    example = json.loads(section.split("```json\n", 1)[1].split("```", 1)[0])
+    config = dev.configure(example)
+    assert config["tracked-events-only"]["enforcementLevel"] == "mandatory"
+    carts = audience("carts", "ua-carts", [rule(AppEvent.ADD_TO_CART, 14)], [rule(AppEvent.PURCHASE, 14)])
+    assert dev.analyze(carts) == []
