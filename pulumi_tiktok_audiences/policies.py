@@ -3,12 +3,12 @@
 The pack folder (``policy_pack/``, installed with the package; ``python -m
 pulumi_tiktok_audiences.policies`` prints its path) serves :func:`policies` with the
 ``pulumi-policy`` SDK, so ``pulumi preview --policy-pack <that path>`` checks every audience before
-anything reaches TikTok. Each policy
-reads resources through the package's own spec models (``AudienceSpec``, presets, lookalike
-specs), never by re-parsing rules. Each has a pydantic config model: its JSON Schema is what the
-engine validates a ``--policy-pack-config`` file against (pkg/resource/analyzer/config.go), and the
-model itself refuses what a JSON Schema cannot say (unknown keys, bad regular expressions, an
-unknown event, min above max) with the property path and what to write instead.
+anything reaches TikTok. Policies read audiences as the provider does (``AudienceSpec`` from the
+checked inputs) and recognise presets by building them, never by re-parsing rules. Each policy has
+a pydantic config model: its JSON Schema is what the engine validates a ``--policy-pack-config``
+file against (pkg/resource/analyzer/config.go), and the model itself refuses what that schema
+cannot say (unknown keys, Python regular expressions, events in any spelling, min above max) with
+the property path and what to write instead.
 
 What the engine sends (pkg/resource/plugin/analyzer_plugin.go, step_generator.go): Analyze gets a
 resource's *checked* inputs with internal keys such as ``__provider`` left out, secrets as plain
@@ -50,7 +50,14 @@ from pulumi_tiktok_audiences.presets import (
 )
 from pulumi_tiktok_audiences.provider import _unknown_paths, spec_from_props
 from pulumi_tiktok_audiences.resources import AppActivityAudience, AudienceShare, LookalikeAudience
-from pulumi_tiktok_audiences.spec import AppEvent, AudienceSpec, EventRule, StrictModel, error_paths
+from pulumi_tiktok_audiences.spec import (
+    AppEvent,
+    AudienceSpec,
+    EventRule,
+    StrictModel,
+    covered_includes,
+    error_paths,
+)
 
 __all__ = ["PACK_DIR", "PACK_NAME", "PolicyConfigError", "policies"]
 
@@ -87,7 +94,9 @@ def _regex(value: str) -> str:
     return value
 
 
-_Regex = Annotated[str, AfterValidator(_regex), Field(json_schema_extra={"format": "regex"})]
+_Regex = Annotated[str, AfterValidator(_regex)]
+"""A Python regular expression, checked by the pack: the engine's ``format: regex`` would check Go's
+syntax, which refuses valid Python patterns (look-arounds)."""
 _Event = Annotated[
     AppEvent,
     BeforeValidator(AppEvent.parse),
@@ -357,11 +366,13 @@ def no_always_empty_audience(
     spec = audience_spec(props)
     if spec is None:
         return
-    covered = spec.covered_include_rules()
+    covered: dict[int, int] = {}  # include index -> the first exclude rule that covers it
+    for i, j in covered_includes(spec.include, spec.exclude, spec.app_ids):
+        covered.setdefault(i, j)
     effect = (
         "so the audience can never fill" if len(covered) == len(spec.include) else "so that rule adds nobody"
     )
-    for i, j in covered:
+    for i, j in sorted(covered.items()):
         include, exclude = spec.include[i], spec.exclude[j]
         yield (
             f"In the {_label(args.name, props)}, {_rule('include', i, include)} is covered by "

@@ -33,6 +33,7 @@ __all__ = [
     "AppEvent",
     "AudienceSpec",
     "EventRule",
+    "covered_includes",
     "error_paths",
     "property_path",
 ]
@@ -393,26 +394,6 @@ class AudienceSpec(StrictModel):
         assert ids is not None, "validation guarantees every rule has app ids"
         return ids
 
-    def covered_include_rules(self) -> list[tuple[int, int]]:
-        """(include index, exclude index) of include rules that an exclude rule cancels out.
-
-        An exclude rule on the same event, over a window at least as long and in every app of the
-        include rule, leaves out everyone that include rule lets in: the rule adds nobody, and an
-        audience whose include rules are all covered can never fill.
-        """
-        pairs: list[tuple[int, int]] = []
-        for i, rule in enumerate(self.include):
-            apps = set(self.app_ids_for(rule))
-            for j, other in enumerate(self.exclude):
-                if (
-                    other.event is rule.event
-                    and other.lookback_days >= rule.lookback_days
-                    and apps <= set(self.app_ids_for(other))
-                ):
-                    pairs.append((i, j))
-                    break
-        return pairs
-
     def replacement_key(self) -> dict[str, Any]:
         """Everything TikTok cannot change in place: specs with different keys need a new audience.
 
@@ -587,6 +568,28 @@ class AudienceSpec(StrictModel):
         if self.audience_sub_type == "REACH_FREQUENCY":
             text += " For Reach & Frequency ads only."
         return text
+
+
+def covered_includes(
+    include: Iterable[EventRule], exclude: Iterable[EventRule], app_ids: Iterable[str] | None = None
+) -> list[tuple[int, int]]:
+    """(include index, exclude index) pairs where the exclude rule leaves out everyone the include adds.
+
+    It does when both name the same event, the exclude's window is at least as long and it covers
+    the include's apps (``app_ids``: those of rules that name none). Include PURCHASE 7 days and
+    exclude PURCHASE 30 days: everyone who purchased in the last 7 days also did in the last 30,
+    so the include rule adds nobody; when every include rule is covered, the audience is empty.
+    """
+    default = set(app_ids or ())
+    excludes = list(exclude)
+    return [
+        (i, e)
+        for i, kept in enumerate(include)
+        for e, left_out in enumerate(excludes)
+        if kept.event is left_out.event
+        and left_out.lookback_days >= kept.lookback_days
+        and set(kept.app_ids or default) <= set(left_out.app_ids or default)
+    ]
 
 
 def _fields(
