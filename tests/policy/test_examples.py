@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.host import REPO_ROOT
+from pulumi_tiktok_audiences.emulator import Clock, Emulator
+from tests.e2e.conftest import START
+from tests.e2e.programs import AD_GROUP
+from tests.harness.engine import project_name
+from tests.harness.host import REPO_ROOT, ProviderHost
+from tests.policy.analyzer import Resource
 from tests.policy.conftest import AnalyzerFor
 from tests.policy.programs import preview
 
@@ -60,3 +65,41 @@ def test_program_passes_the_default_configuration(
         for d in diagnostics
         if d.policy == "tracked-events-only"
     } == events
+
+
+def test_after_up_an_ad_group_using_audiences_still_too_small_is_reported(
+    analyzer_for: AnalyzerFor, tmp_path: Path
+) -> None:
+    """The ad-group example deployed against the emulator: once TikTok has sized the audiences
+    (the emulator's clock moved past their calculation) a refresh records the sizes, and the
+    stack policy reports the ad group for each audience it uses that is still under 1,000."""
+    analyzer = analyzer_for("dev")
+    analyzer.configure()
+    workdir = AD_GROUP.copy_to(tmp_path / "ad-group")
+    with (
+        Emulator(clock=Clock(START, frozen=True)) as emulator,
+        emulator.serve(port=0) as server,
+        ProviderHost(project=project_name(workdir), cwd=workdir) as host,
+    ):
+        engine = AD_GROUP.engine(workdir, host, server.url)
+        engine.up()
+
+        def reported() -> tuple[set[str], set[str]]:
+            engine.refresh()
+            resources = [Resource(s.type, s.urn.rsplit("::", 1)[1], s.outputs) for s in engine.state.values()]
+            small = {
+                r.name
+                for r in resources
+                if isinstance(r.props.get("size"), float) and r.props["size"] < 1000  # protobuf numbers
+            }
+            found = [d for d in analyzer.analyze_stack(resources) if d.policy == "targetable-before-use"]
+            assert {d.urn.rsplit("::", 1)[1] for d in found} <= {"win-back"}
+            return small, {d.message.split("(resource ", 1)[1].split(")", 1)[0] for d in found}
+
+        emulator.clock.advance(1.0)  # just calculated: 10 % of the final size (population.py)
+        small, named = reported()
+        used = {"lapsed-purchasers", "cart-abandoners", "installed-not-launched"}
+        assert small & used, "at 10 % at least one audience of the ad group is under 1,000"
+        assert named == small & used
+        emulator.clock.advance(10)  # grown to full size: all targetable
+        assert reported() == (set(), set())
