@@ -1,0 +1,105 @@
+"""The root program and every example pass the pack's default configuration: a preview of each
+stack gets no mandatory violation. The advisories they get are the reminders the defaults are
+meant to give: declare which in-app events the measurement partner sends (only Install is assumed)
+and, in production stacks, protect the audiences."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pulumi_tiktok_audiences.emulator import Clock, Emulator
+from tests.e2e.conftest import START
+from tests.e2e.programs import AD_GROUP
+from tests.harness.engine import project_name
+from tests.harness.host import REPO_ROOT, ProviderHost
+from tests.policy.analyzer import Resource
+from tests.policy.conftest import AnalyzerFor
+from tests.policy.programs import preview
+
+EXAMPLES = REPO_ROOT / "examples"
+PROGRAMS = [
+    (REPO_ROOT, "dev"),
+    (EXAMPLES / "single-audience", "dev"),
+    (EXAMPLES / "promotion", "dev"),
+    (EXAMPLES / "promotion", "prod"),
+    (EXAMPLES / "ad-group-audiences", "dev"),
+    (EXAMPLES / "lookalike-and-share", "dev"),
+    (EXAMPLES / "pr-workflow", "dev"),
+    (EXAMPLES / "pr-workflow", "prod"),
+]
+
+
+def test_every_example_is_covered() -> None:
+    assert {path for path, _ in PROGRAMS} == {REPO_ROOT, *(p for p in EXAMPLES.iterdir() if p.is_dir())}
+
+
+@pytest.mark.parametrize(
+    ("project_dir", "stack"), PROGRAMS, ids=lambda v: v.name if isinstance(v, Path) else v
+)
+def test_program_passes_the_default_configuration(
+    analyzer_for: AnalyzerFor, project_dir: Path, stack: str
+) -> None:
+    analyzer = analyzer_for(stack)
+    analyzer.configure()
+    resources = preview(project_dir, stack)
+    assert resources, "the program declares resources"
+
+    diagnostics = [d for r in resources for d in analyzer.analyze(r)] + analyzer.analyze_stack(resources)
+
+    assert [d for d in diagnostics if d.level == "mandatory"] == []
+    reminders = {"tracked-events-only"} | ({"protect-in-production"} if stack == "prod" else set())
+    assert {d.policy for d in diagnostics} <= reminders
+    audiences = [r for r in resources if r.type.endswith("tiktok:AppActivityAudience")]
+    if stack == "prod":
+        assert len([d for d in diagnostics if d.policy == "protect-in-production"]) == len(resources)
+    # Every audience that uses an event other than Install gets the reminder.
+    events = {
+        r.name
+        for r in audiences
+        if any(x["event"] != "INSTALL" for x in r.props["include"] + r.props["exclude"])
+    }
+    assert {
+        d.message.split("(resource ", 1)[1].split(")", 1)[0]
+        for d in diagnostics
+        if d.policy == "tracked-events-only"
+    } == events
+
+
+def test_after_up_an_ad_group_using_audiences_still_too_small_is_reported(
+    analyzer_for: AnalyzerFor, tmp_path: Path
+) -> None:
+    """The ad-group example deployed against the emulator: once TikTok has sized the audiences
+    (the emulator's clock moved past their calculation) a refresh records the sizes, and the
+    stack policy reports the ad group for each audience it uses that is still under 1,000."""
+    analyzer = analyzer_for("dev")
+    analyzer.configure()
+    workdir = AD_GROUP.copy_to(tmp_path / "ad-group")
+    with (
+        Emulator(clock=Clock(START, frozen=True)) as emulator,
+        emulator.serve(port=0) as server,
+        ProviderHost(project=project_name(workdir), cwd=workdir) as host,
+    ):
+        engine = AD_GROUP.engine(workdir, host, server.url)
+        engine.up()
+
+        def reported() -> tuple[set[str], set[str]]:
+            engine.refresh()
+            resources = [Resource(s.type, s.urn.rsplit("::", 1)[1], s.outputs) for s in engine.state.values()]
+            small = {
+                r.name
+                for r in resources
+                if isinstance(r.props.get("size"), float) and r.props["size"] < 1000  # protobuf numbers
+            }
+            found = [d for d in analyzer.analyze_stack(resources) if d.policy == "targetable-before-use"]
+            assert {d.urn.rsplit("::", 1)[1] for d in found} <= {"win-back"}
+            return small, {d.message.split("(resource ", 1)[1].split(")", 1)[0] for d in found}
+
+        emulator.clock.advance(1.0)  # just calculated: 10 % of the final size (population.py)
+        small, named = reported()
+        used = {"lapsed-purchasers", "cart-abandoners", "installed-not-launched"}
+        assert small & used, "at 10 % at least one audience of the ad group is under 1,000"
+        assert named == small & used
+        emulator.clock.advance(10)  # grown to full size: all targetable
+        assert reported() == (set(), set())
