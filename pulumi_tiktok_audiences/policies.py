@@ -48,7 +48,8 @@ from pulumi_tiktok_audiences.presets import (
     installed_not_launched_args,
     lapsed_purchasers_args,
 )
-from pulumi_tiktok_audiences.provider import _unknown_paths, spec_from_props
+from pulumi_tiktok_audiences.provider import spec_from_props
+from pulumi_tiktok_audiences.providers.base import unknown_paths
 from pulumi_tiktok_audiences.resources import AppActivityAudience, AudienceShare, LookalikeAudience
 from pulumi_tiktok_audiences.spec import (
     AppEvent,
@@ -289,7 +290,7 @@ def plain(value: Any) -> Any:
 def audience_spec(props: Mapping[str, Any]) -> AudienceSpec | None:
     """The audience as the provider reads it; None while parts are unknown or if check refuses it
     (the provider then reports the problem itself)."""
-    if _unknown_paths(dict(props)):
+    if unknown_paths(dict(props)):
         return None
     try:
         return spec_from_props(dict(props))

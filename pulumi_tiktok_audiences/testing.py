@@ -21,7 +21,8 @@ from pydantic import BaseModel
 
 from pulumi_tiktok_audiences.constants import TARGETABLE_MIN_SIZE
 from pulumi_tiktok_audiences.lookalike import LookalikeAudienceSpec, ShareSpec
-from pulumi_tiktok_audiences.provider import ADOPT_KEY, AppActivity, Lookalike, Share
+from pulumi_tiktok_audiences.provider import AppActivity, Lookalike, Share
+from pulumi_tiktok_audiences.providers.app_activity import ADOPT_KEY
 from pulumi_tiktok_audiences.readiness import AudienceSize
 from pulumi_tiktok_audiences.resources import (
     AppActivityAudience,
