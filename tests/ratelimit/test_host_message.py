@@ -54,14 +54,18 @@ def test_a_suspension_waited_out_in_the_host_is_announced_on_its_stderr() -> Non
     inputs = {**props_from_spec(spec), "__provider": serialize_provider(AppActivity())}
     with Emulator(seed=seed, rate_tier=tier) as emulator, emulator.serve() as server:
         assert codes(emulator, 21, SAME_APP_TOKEN)[-1] == constants.CODE_REQUEST_TOO_FREQUENT  # 5 minutes
+        emulator.reset_request_counts()
         host = ProviderHost()
         try:
             host.configure({TOKEN_KEY: secret(HOST_TOKEN), ENDPOINT_KEY: server.url})
             created: list[str] = []
             deploy = threading.Thread(target=lambda: created.append(host.create(URN, inputs)[0]))
             deploy.start()
-            time.sleep(4.0)  # refused, 1 s, refused, 2 s (announced), refused, 4 s ...
-            emulator.clock.advance(constants.QPM_SUSPENSION_SECONDS)  # the suspension ends
+            deadline = time.monotonic() + 60
+            # Refused, 1 s, refused, 2 s (announced), refused: then let the suspension end.
+            while emulator.request_counts().get(constants.PATH_LIST, 0) < 3 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            emulator.clock.advance(constants.QPM_SUSPENSION_SECONDS)
             deploy.join(timeout=60)
         finally:
             stderr = host.close()

@@ -162,23 +162,23 @@ def resolve(config: dict[str, str], environ: dict[str, str] | None = None) -> Pr
     return ProviderSettings.resolve(config.get, environ or {})
 
 
-def test_production_paces_at_sixty_percent_of_the_basic_tier_by_default() -> None:
+def test_production_paces_at_half_the_basic_tier_by_default() -> None:
     settings = resolve({ENDPOINT_KEY: "production"})
     basic = constants.RATE_TIERS["basic"]
     assert settings.tier == "basic"
     assert settings.pacing == Pacing(basic.per_second * HEADROOM, basic.per_minute * HEADROOM)
-    assert settings.pacing == Pacing(6, 360)
+    assert settings.pacing == Pacing(5, 300)
 
 
 def test_the_sandbox_paces_each_endpoint_within_the_sandbox_limits() -> None:
     settings = resolve({ENDPOINT_KEY: "sandbox"})
     assert settings.tier == "sandbox"
-    assert settings.pacing == Pacing(per_second=0.6, per_minute=18, per_endpoint=True)
+    assert settings.pacing == Pacing(per_second=0.5, per_minute=15, per_endpoint=True)
 
 
 @pytest.mark.parametrize(
     ("tier", "expected"),
-    [("advanced", Pacing(12, 720)), ("Premium", Pacing(18, 1080)), ("ultimate", Pacing(30, 1800))],
+    [("advanced", Pacing(10, 600)), ("Premium", Pacing(15, 900)), ("ultimate", Pacing(25, 1500))],
 )
 def test_a_tier_sets_the_pace(tier: str, expected: Pacing) -> None:
     assert resolve({TIER_KEY: tier}).pacing == expected
@@ -189,7 +189,7 @@ def test_a_tier_sets_the_pace(tier: str, expected: Pacing) -> None:
 def test_an_emulator_is_not_paced_unless_asked(endpoint: str) -> None:
     assert resolve({ENDPOINT_KEY: endpoint}).pacing is None
     assert resolve({ENDPOINT_KEY: endpoint, RATE_KEY: "50"}).pacing == Pacing(50)
-    assert resolve({ENDPOINT_KEY: endpoint, TIER_KEY: "basic"}).pacing == Pacing(6, 360)
+    assert resolve({ENDPOINT_KEY: endpoint, TIER_KEY: "basic"}).pacing == Pacing(5, 300)
 
 
 def test_one_number_takes_the_same_share_of_the_tier_for_the_other_window() -> None:
@@ -241,7 +241,7 @@ def test_a_rate_above_the_tier_is_refused_with_what_to_set(config: dict[str, str
 def test_the_client_is_paced_by_the_shared_pacer_and_waits_out_suspensions() -> None:
     settings = resolve({TOKEN_KEY: "t", ENDPOINT_KEY: "sandbox", WAIT_KEY: "42"})
     with settings.make_client() as client:
-        assert client._limiter is shared_pacer(constants.SANDBOX_URL, Pacing(0.6, 18, per_endpoint=True))
+        assert client._limiter is shared_pacer(constants.SANDBOX_URL, Pacing(0.5, 15, per_endpoint=True))
         assert client._retry.rate_limit_wait_seconds == 42
         assert client._retry.notify is STDERR_ANNOUNCER
 
@@ -260,7 +260,7 @@ def test_a_test_clock_gets_a_pacer_of_its_own() -> None:
     with settings.make_client(clock=time.clock, sleep=sleep) as client:
         limiter = client._limiter
         assert isinstance(limiter, Pacer)
-        assert limiter is not shared_pacer(constants.PRODUCTION_URL, Pacing(6, 360))
+        assert limiter is not shared_pacer(constants.PRODUCTION_URL, Pacing(5, 300))
         limiter("list")
         limiter("list")
-    assert time.now == pytest.approx(1 / 6)
+    assert time.now == pytest.approx(1 / 5)
