@@ -86,7 +86,8 @@ class KnownAudiences:
                     self._before[advertiser_id] = {a.audience_id: a.name for a in audiences}
             yield Creation(self, client, advertiser_id, name, self._before[advertiser_id])
 
-    def _excluded(self, listed: Iterable[str]) -> set[str]:
+    def excluded(self, listed: Iterable[str]) -> set[str]:
+        """``listed`` and every audience this process has: never a lost answer, never a look-alike."""
         with self._lock:
             return {*listed, *self._ours}
 
@@ -108,7 +109,7 @@ class Creation:
 
     def warn_about_look_alikes(self, matches: Matches) -> None:
         """Name the existing audiences equal to the declared one (not adopted: they may be managed)."""
-        excluded = self._known._excluded(())
+        excluded = self._known.excluded(())
         same_name = [i for i, name in self._listed.items() if name == self.name and i not in excluded]
         self.look_alikes = matching(self._client, self.advertiser_id, same_name, _or_unverifiable(matches))
         if self.look_alikes:
@@ -132,7 +133,7 @@ class Creation:
         Only an audience that did not exist before this process started creating, that nobody
         in this process has, and that is the only one with the declared name and rules.
         """
-        excluded = self._known._excluded(self._listed)
+        excluded = self._known.excluded(self._listed)
         new = [
             a.audience_id
             for a in self._client.iter_audiences(self.advertiser_id, page_size=constants.LIST_PAGE_SIZE_MAX)
@@ -142,8 +143,9 @@ class Creation:
         if len(found) > 1:
             raise OperationError(
                 f"Creating audience {self.name!r} for advertiser {self.advertiser_id}: TikTok's answer "
-                f"was lost, and several new audiences match it: {describe(found)}. None was taken. "
-                "Delete the ones you do not want in TikTok Ads Manager, then run `pulumi up` again."
+                f"was lost, and several new audiences match it: {describe(found)}. None was taken: one "
+                "may be this create's, the others another tool's. Delete the ones nobody uses in TikTok "
+                "Ads Manager (or take one over with adopt_audience_id), then run `pulumi up` again."
             )
         if not found:
             return None

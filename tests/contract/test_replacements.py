@@ -19,9 +19,22 @@ import pulumi
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from pulumi_tiktok_audiences import AppActivityAudience, AppEvent, EventRule, LookalikeAudience, constants
-from pulumi_tiktok_audiences.emulator import DEFAULT_ADVERTISER_ID, DEFAULT_APP_ID, Emulator, RunningServer
-from pulumi_tiktok_audiences.provider import AppActivity, Lookalike
+from pulumi_tiktok_audiences import (
+    AppActivityAudience,
+    AppEvent,
+    AudienceShare,
+    EventRule,
+    LookalikeAudience,
+    constants,
+)
+from pulumi_tiktok_audiences.emulator import (
+    DEFAULT_ADVERTISER_ID,
+    DEFAULT_APP_ID,
+    SECOND_ADVERTISER_ID,
+    Emulator,
+    RunningServer,
+)
+from pulumi_tiktok_audiences.provider import AppActivity, Lookalike, Share
 from pulumi_tiktok_audiences.settings import ENDPOINT_KEY, TOKEN_KEY
 from tests.contract.helpers import PROJECT, PROVIDER_KEY, SECRET_TOKEN, declared
 from tests.harness.host import HostError, ProviderHost, secret
@@ -183,10 +196,12 @@ class Recording(pulumi.runtime.Mocks):
 
     def __init__(self) -> None:
         self.inputs: dict[str, dict[str, Any]] = {}
+        self.ids: dict[str, str] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
         self.inputs[args.name] = args.inputs
-        return f"{args.name}-id", {}  # outputs that are not inputs (audience_id) stay unknown
+        self.ids[args.name] = str(7300000000000000900 + len(self.ids))
+        return self.ids[args.name], dict(args.inputs)  # outputs that are not inputs stay unknown
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         raise NotImplementedError(args.token)
@@ -249,6 +264,48 @@ def test_a_lookalike_takes_its_source_by_resource_id_known_in_preview() -> pulum
     lookalike = LookalikeAudience("dependent", source=source, locations=["6252001"], audience_size="NARROW")
 
     def check(_: str) -> None:
-        assert mocks.inputs["dependent"]["source_audience_id"] == "renamed-source-id"
+        assert mocks.inputs["dependent"]["source_audience_id"] == mocks.ids["renamed-source"]
 
     return lookalike.id.apply(check)
+
+
+def _checked_keys(url: str, checks: list[tuple[str, dict[str, Any], str]]) -> list[set[str]]:
+    with fresh_host(url) as host:
+        return [set(host.check(urn, {}, {**news, PROVIDER_KEY: blob}).inputs) for urn, news, blob in checks]
+
+
+@pulumi.runtime.test
+def test_lookalikes_and_shares_carry_the_secrecy_of_their_inputs_to_the_summary(
+    server: RunningServer,
+) -> pulumi.Output[None]:
+    mocks = Recording()
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="test", preview=True)
+    plain = AppActivityAudience(
+        "plain-source",
+        advertiser_id=DEFAULT_ADVERTISER_ID,
+        app_ids=[DEFAULT_APP_ID],
+        include=[EventRule(event=AppEvent.PURCHASE, lookback_days=3)],
+    )
+    lookalike = LookalikeAudience(
+        "secret-locations", source=plain, locations=[pulumi.Output.secret("6252001")], audience_size="NARROW"
+    )
+    share = AudienceShare(
+        "secret-share", audience=plain, advertiser_ids=[pulumi.Output.secret(SECOND_ADVERTISER_ID)]
+    )
+
+    def check(_: list[str]) -> None:
+        assert not _is_secret(mocks.inputs["plain-source"]["summary"])
+        checks = []
+        for name, type_name, provider in (
+            ("secret-locations", "LookalikeAudience", Lookalike()),
+            ("secret-share", "AudienceShare", Share()),
+        ):
+            registered = mocks.inputs[name]
+            assert _is_secret(registered["summary"]), name
+            stripped = {k: v["value"] if _is_secret(v) else v for k, v in registered.items()}
+            checks.append((_urn(type_name, name), stripped, serialize_provider(provider)))
+        with ThreadPoolExecutor(1) as pool:
+            kept = pool.submit(_checked_keys, server.url, checks).result()
+        assert all("summary" in keys for keys in kept)  # so the engine re-marks the summary output
+
+    return pulumi.Output.all(lookalike.id, share.id).apply(check)
