@@ -29,6 +29,7 @@ from pulumi_tiktok_audiences import constants as c
 
 __all__ = [
     "LOOKBACK_DAYS_ALLOWED",
+    "REPLACE_FIELDS",
     "AppEvent",
     "AudienceSpec",
     "EventRule",

@@ -17,6 +17,7 @@ from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.catalog import MAX_CATALOG_BYTES, Problem, resolve_text
 from pulumi_tiktok_audiences.cli import main
 from pulumi_tiktok_audiences.presets import lapsed_purchasers_args
+from pulumi_tiktok_audiences.provider import AppActivity
 from tests.catalog.helpers import line_with
 
 HEAD = (
@@ -285,3 +286,17 @@ def test_a_10_mb_file_is_refused_unread(tmp_path: Path) -> None:
     result = run("validate", "-", input=path.read_text())
     assert result.exit_code == 1
     assert result.stdout.startswith("<stdin>:1: the file is larger than")
+
+
+def test_the_providers_check_reports_an_unknown_field_with_the_other_errors() -> None:
+    """A program (not only a catalog) learns every problem of a rule from one `pulumi preview`."""
+    news = {
+        "advertiser_id": "111",
+        "name": "Buyers",
+        "app_ids": ["11"],
+        "include": [{"event": "PURCHASE", "lookback_days": 500, "lookbak": 3}],
+    }
+    failures = AppActivity().check({}, news).failures
+    assert [failure.property for failure in failures] == ["include[0].lookbak", "include[0].lookback_days"]
+    assert "did you mean 'lookback_days'?" in failures[0].reason
+    assert "from 1 to 180 days" in failures[1].reason
