@@ -31,6 +31,8 @@ from pulumi_tiktok_audiences.spec import EventRule
 RuleInput: TypeAlias = EventRule | Mapping[str, Any]
 """A rule: an EventRule, or a mapping with its keys (values may be Outputs)."""
 Rules: TypeAlias = Sequence[pulumi.Input[RuleInput]]
+"""A list or tuple of rules (a string is no sequence of rules, so type checkers refuse one)."""
+
 _T_co = TypeVar("_T_co", covariant=True)
 
 

@@ -17,6 +17,8 @@ import hashlib
 from typing import Any
 
 import pulumi
+from pulumi.output import UNKNOWN
+from pulumi.runtime.rpc import contains_unknowns
 from pydantic import BaseModel
 
 from pulumi_tiktok_audiences.constants import TARGETABLE_MIN_SIZE
@@ -43,6 +45,8 @@ _KINDS: dict[str, tuple[str, type[AppActivity] | type[Lookalike] | type[Share], 
     )
 }
 """Resource type token (what mocks receive as ``typ``) -> resource name, provider, spec model."""
+_COMPUTED = ("audience_id", "size", "is_valid", "targetable", "expire_time", "summary")
+"""Outputs TikTok computes (a share's audience_id is an input, and inputs win)."""
 
 
 class AudienceMocks(pulumi.runtime.Mocks):
@@ -63,6 +67,9 @@ class AudienceMocks(pulumi.runtime.Mocks):
             return f"{args.name}-id", dict(args.inputs)
         resource, provider, model = kind
         inputs = checked_inputs(f"{resource} {args.name!r}", provider, args.inputs)
+        if contains_unknowns(inputs):
+            # A preview with values not known yet: like the engine, no id, and unknown computed outputs.
+            return None, {**dict.fromkeys(_COMPUTED, UNKNOWN), **inputs}
         spec: Any = model.model_validate({k: v for k, v in inputs.items() if k in model.model_fields})
         outputs = {**inputs, "summary": spec.summary()}
         if isinstance(spec, ShareSpec):

@@ -123,7 +123,10 @@ def test_a_run_that_fails_check_changes_nothing(
     engine = SINGLE.engine(workdir, host_for(SINGLE), server.url)
     engine.up()
     before = repr(engine.state)
-    apply(Edit("lapsed-purchasers", "app_ids=[app_id]", 'app_ids=[app_id, "not-an-app-id"]'), workdir)
+    # From an Output: known in the program, the value would fail there, before the engine (tested in
+    # tests/contract/test_program_mocks.py); this run fails in the provider's check.
+    bad = 'app_ids=[app_id, pulumi.Output.from_input("not-an-app-id")]'
+    apply(Edit("lapsed-purchasers", "app_ids=[app_id]", bad), workdir)
     emulator.reset_request_counts()
 
     with pytest.raises(EngineError, match=r"app_ids\[1\]"):

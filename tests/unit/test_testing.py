@@ -15,7 +15,13 @@ from typing import Any
 import pulumi
 import pytest
 
-from pulumi_tiktok_audiences import AppActivityAudience, AudienceShare, EventRule, LookalikeAudience
+from pulumi_tiktok_audiences import (
+    AppActivityAudience,
+    AudienceShare,
+    EventRule,
+    LookalikeAudience,
+    audience_size,
+)
 from pulumi_tiktok_audiences.errors import InvalidArgumentsError
 from pulumi_tiktok_audiences.settings import ADVERTISER_ENV, ADVERTISER_KEY
 from pulumi_tiktok_audiences.spec import LOOKBACK_DAYS_ALLOWED
@@ -128,6 +134,26 @@ def test_size_sets_what_every_audience_reports() -> None:
         return pulumi.Output.all(buyers.size, buyers.is_valid, buyers.targetable).apply(check)
 
     program()
+
+
+def test_a_preview_with_values_not_known_yet_leaves_computed_outputs_unknown() -> None:
+    pulumi.runtime.set_mocks(AudienceMocks(), project="shop", stack="dev", preview=True)
+    seen: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def program() -> pulumi.Output[Any]:
+        buyers = _buyers()
+        ready_id = audience_size(buyers, wait_until_targetable=True).apply(lambda size: size.audience_id)
+        share = AudienceShare("buyers-share", audience=ready_id, advertiser_ids=[SISTER])
+        outputs = {"buyers id": buyers.audience_id, "shared with": share.shared_advertiser_ids}
+        for key, output in {**outputs, "share summary": share.summary}.items():
+            output.apply(lambda value, key=key: seen.update({key: value}))  # runs only once known
+        return pulumi.Output.all(*outputs.values())
+
+    program()
+    assert sorted(seen) == ["buyers id", "shared with"]  # the share's summary stays unknown
+    assert seen["buyers id"].isdigit()
+    assert seen["shared with"] == [SISTER]
 
 
 @pulumi.runtime.test
