@@ -709,7 +709,12 @@ def import_(
 # --- Pending creates ---------------------------------------------------------------------------
 
 
-@main.command()
+@main.command(
+    epilog=_examples(
+        "pulumi stack export --show-secrets | tiktok-audiences pending",
+        "tiktok-audiences pending --stack-file stack.json --stack dev --run",
+    )
+)
 @click.option(
     "--stack-file",
     type=click.File("r"),
@@ -791,7 +796,12 @@ def _check_optional_endpoint(ctx: click.Context, param: click.Parameter, value: 
     return None if value is None else _check_endpoint(ctx, param, value)
 
 
-@main.command()
+@main.command(
+    epilog=_examples(
+        "tiktok-audiences doctor --advertiser-id 7000000000000000001",
+        "tiktok-audiences doctor --endpoint local --format json",
+    )
+)
 @click.option(
     "--endpoint",
     callback=_check_optional_endpoint,
