@@ -36,7 +36,7 @@ from pulumi_tiktok_audiences.emulator import (
 )
 from pulumi_tiktok_audiences.provider import spec_from_props
 from pulumi_tiktok_audiences.settings import ENDPOINT_KEY, TIMEOUT_KEY, TOKEN_KEY
-from tests.harness.engine import Engine, EngineError, ResourceState, RunResult
+from tests.harness.engine import Engine, EngineError, PendingOperation, ResourceState, RunResult
 from tests.harness.host import HostError, ProviderHost
 
 SECRET_TOKEN = "tok-RELIABILITY-9f3c2a7d51e84b06"
@@ -102,6 +102,7 @@ class Deployment:
     timeout_seconds: float | None = None
     state: dict[str, ResourceState] = field(default_factory=dict)
     pending_deletes: list[ResourceState] = field(default_factory=list)
+    pending_operations: list[PendingOperation] = field(default_factory=list)
     host_logs: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     provider_calls: int = 0
@@ -110,26 +111,26 @@ class Deployment:
         """One ``pulumi up``; None when it failed (the error is kept in ``errors``).
 
         ``on_host`` sees the run's host before the program starts (crash tests arm a kill switch).
+        The preview half is skipped (``pulumi up --skip-preview``): it calls no API and these
+        scenarios count calls and kill hosts at API requests.
         """
         config = {ENDPOINT_KEY: self.endpoint, TOKEN_KEY: SECRET_TOKEN}
         if self.timeout_seconds is not None:
             config[TIMEOUT_KEY] = str(self.timeout_seconds)
-        host = ProviderHost(project=PROJECT, cwd=self.project_dir)
+        arm = None if on_host is None else (lambda host, _operation: on_host(host))
+        engine = Engine(self.project_dir, config=config, secret_keys={TOKEN_KEY}, on_host=arm)
+        engine.state, engine.pending_deletes = self.state, self.pending_deletes
+        engine.pending_operations = self.pending_operations
         try:
-            engine = Engine(self.project_dir, host, config=config, secret_keys={TOKEN_KEY})
-            engine.state, engine.pending_deletes = self.state, self.pending_deletes
-            if on_host is not None:
-                on_host(host)
-            try:
-                return engine.up()
-            except (HostError, EngineError) as exc:
-                self.errors.append(str(exc))
-                return None
-            finally:
-                self.state, self.pending_deletes = engine.state, engine.pending_deletes
-                self.provider_calls += len(engine.calls)
+            return engine.up(skip_preview=True)
+        except (HostError, EngineError) as exc:
+            self.errors.append(str(exc))
+            return None
         finally:
-            self.host_logs.append(host.close())
+            self.state, self.pending_deletes = engine.state, engine.pending_deletes
+            self.pending_operations = engine.pending_operations
+            self.provider_calls += len(engine.calls)
+            self.host_logs.extend(engine.host_logs)
             # A failed program leaves asyncio futures whose errors nobody retrieved: collect them
             # now. Collected later inside an ast.parse (pytest rewriting an import), asyncio's
             # traceback logging parses too, and CPython 3.11 then fails the outer parse with
