@@ -31,7 +31,10 @@ WARM_MODULES = (
     "pulumi.dynamic",
     "pulumi.runtime",
     "pulumi_tiktok_audiences.provider",
+    "pulumi_tiktok_audiences.client",
+    "pulumi_tiktok_audiences.throttle",
 )
+"""What every host imports before its first answer (its ``configure`` builds a TikTok client)."""
 
 
 def _serve() -> None:
