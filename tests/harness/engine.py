@@ -58,6 +58,7 @@ Non-dynamic resources (components, other providers' types) are echoed: inputs be
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import hashlib
 import re
@@ -341,8 +342,11 @@ def _protected_replace(urn: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Goal:
-    """One registration: what the program asked for (resource_pb2.RegisterResourceRequest)."""
+class Registration:
+    """One registration: what the program asked for (resource_pb2.RegisterResourceRequest).
+
+    Tests may change it through ``Engine.edit`` as a user would by editing the program's resource
+    options or names (an alias, ``protect``, a new logical name) without rewriting its text."""
 
     urn: str
     type: str
@@ -381,6 +385,7 @@ class Engine:
         env: Mapping[str, str] | None = None,
         on_host: Callable[[ProviderHost, str], None] | None = None,
         forked_hosts: bool = True,
+        edit: Callable[[Registration], Registration] | None = None,
     ) -> None:
         self.project_dir = project_dir
         self.project = project_name(project_dir)
@@ -390,6 +395,7 @@ class Engine:
         self.env = dict(env or {})
         self.on_host = on_host
         self.forked_hosts = forked_hosts
+        self.edit = edit
         self.state: dict[str, ResourceState] = {}
         self.pending_deletes: list[ResourceState] = []
         self.pending_operations: list[PendingOperation] = []
@@ -586,6 +592,7 @@ class Engine:
         set_all_config(dict(self.config), sorted(self.secret_keys))
         loop = _ensure_event_loop()
         loop.set_default_executor(ThreadPoolExecutor(max_workers=PARALLEL))
+        loop.set_exception_handler(_quiet_unretrieved)
         _sync_await(run_in_stack(self._program))
         return monitor.stack_outputs
 
@@ -593,7 +600,7 @@ class Engine:
         """The program, run as the language host runs a project directory."""
         runpy.run_path(str(self.project_dir), run_name="__main__")
 
-    def _old_resource(self, run: _Run, goal: _Goal) -> ResourceState | None:
+    def _old_resource(self, run: _Run, goal: Registration) -> ResourceState | None:
         """The state under the goal's URN, else under its first alias not taken (``getOldResource``)."""
         with self._lock:
             if goal.urn in run.next_state:
@@ -605,7 +612,7 @@ class Engine:
                     return old
             return None
 
-    def _register(self, goal: _Goal) -> tuple[str, dict[str, Any]]:
+    def _register(self, goal: Registration) -> tuple[str, dict[str, Any]]:
         run = self._run
         assert run is not None, "registration outside a program run"
         old = self._old_resource(run, goal)
@@ -661,7 +668,7 @@ class Engine:
         return new_id, self._save(run, goal, new_id, checked, outputs)
 
     def _save(
-        self, run: _Run, goal: _Goal, id_: str, inputs: dict[str, Any], outputs: dict[str, Any]
+        self, run: _Run, goal: Registration, id_: str, inputs: dict[str, Any], outputs: dict[str, Any]
     ) -> dict[str, Any]:
         state = ResourceState(
             goal.urn, goal.type, id_, inputs, outputs, goal.custom, goal.parent, goal.dependencies,
@@ -672,7 +679,7 @@ class Engine:
                 run.next_state[goal.urn] = state
         return outputs
 
-    def _echo(self, run: _Run, goal: _Goal, old: ResourceState | None) -> tuple[str, dict[str, Any]]:
+    def _echo(self, run: _Run, goal: Registration, old: ResourceState | None) -> tuple[str, dict[str, Any]]:
         """Resources of other providers (or components): inputs become outputs, no provider call."""
         resource_id = old.id if old else (goal.name if goal.custom else "")
         run.result.steps[goal.urn] = (
@@ -700,7 +707,7 @@ class Engine:
             return "same", False  # the engine's own input diff found nothing
         return ("replace" if diff.replaces else "update"), diff.delete_before_replace
 
-    def _create(self, run: _Run, goal: _Goal, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _create(self, run: _Run, goal: Registration, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         pending = ResourceState(
             goal.urn, goal.type, "", inputs, {}, goal.custom, goal.parent, goal.dependencies,
             goal.protect, goal.retain_on_delete,
@@ -713,7 +720,9 @@ class Engine:
 
         return self._provider_step(run, "create", goal.urn, pending, create)
 
-    def _update(self, run: _Run, goal: _Goal, old: ResourceState, news: dict[str, Any]) -> dict[str, Any]:
+    def _update(
+        self, run: _Run, goal: Registration, old: ResourceState, news: dict[str, Any]
+    ) -> dict[str, Any]:
         outputs = run.host.update(old.urn, old.id, reveal(old.outputs), reveal(news))
         self._record(run, "update", old.urn, old.id)
         return goal.secure(outputs, news)
@@ -815,6 +824,15 @@ class Engine:
             return list(pool.map(fn, items))
 
 
+def _quiet_unretrieved(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """Drop asyncio's report of a failed program's futures whose errors nobody retrieved (the run
+    already raised the error). Reported whenever the garbage collector runs, possibly inside an
+    ast.parse (pytest rewriting an import), its traceback formatting parses too, and CPython 3.11
+    then fails the outer parse with "AST constructor recursion depth mismatch"."""
+    if "never retrieved" not in str(context.get("message", "")):
+        loop.default_exception_handler(context)
+
+
 def _antichains(resources: list[ResourceState]) -> list[list[ResourceState]]:
     """``resources`` in delete order: each list holds resources nothing after it depends on."""
     dependents: list[set[int]] = [set() for _ in resources]
@@ -874,7 +892,7 @@ class _Monitor(MockMonitor):
         dependencies = {*request.dependencies}
         for deps in request.propertyDependencies.values():
             dependencies.update(deps.urns)
-        goal = _Goal(
+        goal = Registration(
             urn=urn,
             type=request.type,
             name=request.name,
@@ -889,9 +907,11 @@ class _Monitor(MockMonitor):
             aliases=(*request.aliasURNs, *(self._alias_urn(request, alias) for alias in request.aliases)),
             additional_secret_outputs=tuple(request.additionalSecretOutputs),
         )
+        if self.engine.edit is not None:
+            goal = self.engine.edit(goal)
         id_, state = self.engine._register(goal)
         obj = _sync_await(rpc.serialize_properties(_wire(state), {}))
-        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj)
+        return resource_pb2.RegisterResourceResponse(urn=goal.urn, id=id_, object=obj)
 
     def _alias_urn(self, request: Any, alias: Any) -> str:
         """The URN an alias names (an URN, or a spec defaulting to the resource's name and type)."""

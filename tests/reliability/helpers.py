@@ -8,7 +8,6 @@ killed) stays in the state, and the next run starts from it with a new host proc
 
 from __future__ import annotations
 
-import gc
 import json
 import shutil
 import socket
@@ -131,11 +130,6 @@ class Deployment:
             self.pending_operations = engine.pending_operations
             self.provider_calls += len(engine.calls)
             self.host_logs.extend(engine.host_logs)
-            # A failed program leaves asyncio futures whose errors nobody retrieved: collect them
-            # now. Collected later inside an ast.parse (pytest rewriting an import), asyncio's
-            # traceback logging parses too, and CPython 3.11 then fails the outer parse with
-            # "AST constructor recursion depth mismatch".
-            gc.collect()
 
     def converge(self, max_runs: int) -> int:
         """Run ``up`` until one succeeds; the number of runs it took (AssertionError past max_runs)."""
