@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +146,6 @@ TARGETS = (
     Target("ad-group-audiences", AD_GROUP, AD_GROUP.rule_change.audience),
     Target("lookalike-and-share", LOOKALIKE_EXAMPLE, "recent-buyers"),
 )
-KEYS = [t.key for t in TARGETS]
 
 
 # -- which scenarios today's provider fails, and why (issue 11) -------------------------------------
@@ -168,8 +167,8 @@ SHARE_REPLACED_BY_ITSELF = pytest.mark.xfail(
 )
 LOOKALIKE_LOST_ANSWER = pytest.mark.xfail(
     strict=True,
-    reason="provider: a lookalike create whose answer is lost after TikTok made it reports 'no such lookalike "
-    "exists ... nothing was created'; the next run makes a duplicate",
+    reason="provider: a lookalike create whose answer is lost after TikTok made it reports 'no such "
+    "lookalike exists ... nothing was created'; the next run makes a duplicate",
 )
 AUDIENCE_TARGETS = (
     "app-activity",
@@ -181,11 +180,12 @@ AUDIENCE_TARGETS = (
 )
 
 
-def _marks(keys: tuple[str, ...], mark: pytest.MarkDecorator) -> dict[str, pytest.MarkDecorator]:
+def marked(keys: tuple[str, ...], mark: pytest.MarkDecorator) -> dict[str, pytest.MarkDecorator]:
     return dict.fromkeys(keys, mark)
 
 
 def params(marks: dict[str, pytest.MarkDecorator] | None = None) -> list[Any]:
+    """One parameter per target, with the mark given for its key (a known defect)."""
     marks = marks or {}
     return [pytest.param(t, id=t.key, marks=[marks[t.key]] if t.key in marks else []) for t in TARGETS]
 
@@ -230,7 +230,7 @@ def shared_with(emulator: Emulator, audience_id: str) -> set[str]:
         return set(tx.shared_with(audience_id))
 
 
-def assert_invariants(engine: Engine, emulator: Emulator, *, retained: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+def assert_invariants(engine: Engine, emulator: Emulator, *, retained: Collection[str] = ()) -> None:
     """No audience lost, none unknown to the stack (unless its name was reported or it was retained)."""
     live = live_audiences(emulator)
     known: set[str] = set()
@@ -361,7 +361,7 @@ def test_rule_change_replaces(stack: tuple[Target, Path, Engine], emulator: Emul
 
 @pytest.mark.parametrize(
     "stack",
-    params({**_marks(AUDIENCE_TARGETS, ADOPTS_OLD), "share": SHARE_REPLACED_BY_ITSELF}),
+    params({**marked(AUDIENCE_TARGETS, ADOPTS_OLD), "share": SHARE_REPLACED_BY_ITSELF}),
     indirect=True,
 )
 def test_targeted_replace(stack: tuple[Target, Path, Engine], emulator: Emulator) -> None:
@@ -380,7 +380,7 @@ def test_targeted_replace(stack: tuple[Target, Path, Engine], emulator: Emulator
 
 @pytest.mark.parametrize(
     "stack",
-    params({**_marks(AUDIENCE_TARGETS, RENAME_ADOPTS), "share": SHARE_REPLACED_BY_ITSELF}),
+    params({**marked(AUDIENCE_TARGETS, RENAME_ADOPTS), "share": SHARE_REPLACED_BY_ITSELF}),
     indirect=True,
 )
 def test_logical_rename_without_alias(stack: tuple[Target, Path, Engine], emulator: Emulator) -> None:
@@ -437,7 +437,7 @@ def test_refresh_after_out_of_band_change(
 
 @pytest.mark.parametrize(
     "stack",
-    params(_marks(("app-activity", "lookalike", "lookalike-and-share"), FALSE_REPLACE)),
+    params(marked(("app-activity", "lookalike", "lookalike-and-share"), FALSE_REPLACE)),
     indirect=True,
 )
 def test_protect_on_dependents_during_rename(stack: tuple[Target, Path, Engine], emulator: Emulator) -> None:
@@ -585,7 +585,7 @@ LEAKS_SECRET = defect(6, "summary quotes a secret input under another name, in p
 
 @pytest.mark.parametrize(
     "stack",
-    [p for p in params(_marks(("app-activity", "share"), LEAKS_SECRET)) if p.id in ("app-activity", "share")],
+    [p for p in params(marked(("app-activity", "share"), LEAKS_SECRET)) if p.id in ("app-activity", "share")],
     indirect=True,
 )
 def test_secret_input_never_stored_in_plain_text(
