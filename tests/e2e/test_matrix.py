@@ -256,6 +256,12 @@ def assert_invariants(engine: Engine, emulator: Emulator, *, retained: Collectio
     assert not engine.pending_deletes, "replaced resources still wait for their delete"
 
 
+def deploy(engine: Engine) -> None:
+    """The stack as deployed before the scenario: ``pulumi up --skip-preview`` (the scenario's own
+    operations run their preview; this one would only repeat test_create's)."""
+    engine.up(skip_preview=True)
+
+
 def subject_state(engine: Engine, target: Target) -> Any:
     return engine.resource(target.subject)
 
@@ -317,7 +323,7 @@ def test_create(stack: tuple[Target, Path, Engine], emulator: Emulator) -> None:
 @pytest.mark.parametrize("stack", params(), indirect=True)
 def test_no_op(stack: tuple[Target, Path, Engine], emulator: Emulator) -> None:
     _, _, engine = stack
-    engine.up()
+    deploy(engine)
     emulator.reset_request_counts()
 
     result = engine.up()
@@ -330,7 +336,7 @@ def test_no_op(stack: tuple[Target, Path, Engine], emulator: Emulator) -> None:
 @pytest.mark.parametrize("stack", params(), indirect=True)
 def test_rename_updates_in_place(stack: tuple[Target, Path, Engine], emulator: Emulator) -> None:
     target, workdir, engine = stack
-    engine.up()
+    deploy(engine)
     before = engine.resource(target.rename.audience).id
     apply(target.rename, workdir)
 
@@ -345,7 +351,7 @@ def test_rename_updates_in_place(stack: tuple[Target, Path, Engine], emulator: E
 @pytest.mark.parametrize("stack", params(), indirect=True)
 def test_rule_change_replaces(stack: tuple[Target, Path, Engine], emulator: Emulator) -> None:
     target, workdir, engine = stack
-    engine.up()
+    deploy(engine)
     old = engine.resource(target.rule_change.audience)
     apply(target.rule_change, workdir)
 
@@ -366,7 +372,7 @@ def test_rule_change_replaces(stack: tuple[Target, Path, Engine], emulator: Emul
 )
 def test_targeted_replace(stack: tuple[Target, Path, Engine], emulator: Emulator) -> None:
     target, _, engine = stack
-    engine.up()
+    deploy(engine)
     old = subject_state(engine, target)
     calls = len(engine.calls)
 
@@ -385,7 +391,7 @@ def test_targeted_replace(stack: tuple[Target, Path, Engine], emulator: Emulator
 )
 def test_logical_rename_without_alias(stack: tuple[Target, Path, Engine], emulator: Emulator) -> None:
     target, _, engine = stack
-    engine.up()
+    deploy(engine)
     old = subject_state(engine, target)
     edit_registrations(engine, target.subject, lambda reg: renamed(reg, f"{target.subject}-v2"))
 
@@ -399,7 +405,7 @@ def test_logical_rename_without_alias(stack: tuple[Target, Path, Engine], emulat
 @pytest.mark.parametrize("stack", params(), indirect=True)
 def test_logical_rename_with_alias(stack: tuple[Target, Path, Engine], emulator: Emulator) -> None:
     target, _, engine = stack
-    engine.up()
+    deploy(engine)
     old = subject_state(engine, target)
     emulator.reset_request_counts()
 
@@ -423,7 +429,7 @@ def test_refresh_after_out_of_band_change(
     stack: tuple[Target, Path, Engine], emulator: Emulator, delete: bool
 ) -> None:
     target, _, engine = stack
-    engine.up()
+    deploy(engine)
     out_of_band(emulator, engine, target, delete=delete)
 
     engine.refresh()
@@ -444,7 +450,7 @@ def test_protect_on_dependents_during_rename(stack: tuple[Target, Path, Engine],
     target, workdir, engine = stack
     renamed_one = target.rename.audience
     engine.edit = lambda reg: reg if reg.name == renamed_one else dataclasses.replace(reg, protect=True)
-    engine.up()
+    deploy(engine)
     apply(target.rename, workdir)
 
     result = engine.up()  # its preview fails if a protected dependent would be replaced
@@ -458,7 +464,7 @@ def test_ignore_changes_keeps_the_audience(stack: tuple[Target, Path, Engine], e
     target, workdir, engine = stack
     subject = target.rule_change.audience
     edit_registrations(engine, subject, lambda reg: dataclasses.replace(reg, ignore_changes=tuple(RULE_KEYS)))
-    engine.up()
+    deploy(engine)
     before = engine.resource(subject).id
     apply(target.rule_change, workdir)
     emulator.reset_request_counts()
@@ -476,7 +482,7 @@ def test_retain_on_delete_keeps_the_audience_on_destroy(
 ) -> None:
     target, _, engine = stack
     edit_registrations(engine, target.subject, lambda reg: dataclasses.replace(reg, retain_on_delete=True))
-    engine.up()
+    deploy(engine)
     kept = subject_state(engine, target)
 
     engine.destroy()
@@ -492,7 +498,7 @@ def test_retain_on_delete_keeps_the_audience_on_destroy(
 def test_protect_refuses_destroy(stack: tuple[Target, Path, Engine], emulator: Emulator) -> None:
     target, _, engine = stack
     edit_registrations(engine, target.subject, lambda reg: dataclasses.replace(reg, protect=True))
-    engine.up()
+    deploy(engine)
 
     with pytest.raises(EngineError, match="because it is protected"):
         engine.destroy()
@@ -504,7 +510,7 @@ def test_protect_refuses_destroy(stack: tuple[Target, Path, Engine], emulator: E
 @pytest.mark.parametrize("stack", params(), indirect=True)
 def test_destroy_leaves_nothing(stack: tuple[Target, Path, Engine], emulator: Emulator) -> None:
     _, _, engine = stack
-    engine.up()
+    deploy(engine)
 
     engine.destroy()
 
