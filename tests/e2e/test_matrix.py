@@ -614,3 +614,37 @@ def test_secret_input_never_stored_in_plain_text(
     exported = json.dumps(engine.export())
     assert [v for v in values if v in exported] == [], "a secret input is stored in plain text"
     assert_invariants(engine, emulator)
+
+
+LEAKS_FAILED_CREATE = defect(5, "an API error while waiting until targetable leaves the new audience behind")
+LISTINGS_BEFORE_THE_WAIT = {AUDIENCE: 1, LOOKALIKE: 2}
+"""Listings the provider makes before polling the new audience: the orphan listing of the
+advertiser (first create of a deployment), and for a lookalike the wait for its source."""
+
+
+@pytest.mark.parametrize(
+    "stack",
+    [
+        p
+        for p in params(marked(("app-activity", "lookalike"), LEAKS_FAILED_CREATE))
+        if p.id in ("app-activity", "lookalike")
+    ],
+    indirect=True,
+)
+def test_create_failing_after_tiktok_made_the_audience(
+    stack: tuple[Target, Path, Engine], emulator: Emulator
+) -> None:
+    target, _, engine = stack
+    wait = {"wait_until_targetable": True, "readiness_timeout_seconds": 30}
+    edit_registrations(
+        engine, target.subject, lambda reg: dataclasses.replace(reg, inputs={**reg.inputs, **wait})
+    )
+    emulator.inject_fault(
+        constants.PATH_LIST, latency=0.001, count=LISTINGS_BEFORE_THE_WAIT[target.subject_type]
+    )
+    emulator.inject_fault(constants.PATH_LIST, code=40002, count=1)  # a refused poll: not retried
+
+    with pytest.raises(HostError, match="40002"):
+        engine.up()
+
+    assert_invariants(engine, emulator)
