@@ -17,7 +17,7 @@ from pulumi_tiktok_audiences.catalog import resolve_catalog, resolve_text
 from pulumi_tiktok_audiences.emulator import DEFAULT_TOKEN, Clock, Emulator, RunningServer
 from pulumi_tiktok_audiences.settings import ENDPOINT_KEY, TOKEN_KEY
 from tests.harness.engine import Engine
-from tests.harness.host import REPO_ROOT, ProviderHost
+from tests.harness.host import REPO_ROOT
 
 EXAMPLE = REPO_ROOT / "examples" / "pr-workflow"
 WORKFLOW = EXAMPLE / ".github" / "workflows" / "audiences.yml"
@@ -96,15 +96,9 @@ def server(emulator: Emulator) -> Iterator[RunningServer]:
         yield running
 
 
-@pytest.fixture(scope="module")
-def host() -> Iterator[ProviderHost]:
-    with ProviderHost(project="tiktok-audience-catalog", cwd=EXAMPLE) as started:
-        yield started
-
-
-def engine(project: Path, host: ProviderHost, server: RunningServer, stack: str) -> Engine:
+def engine(project: Path, server: RunningServer, stack: str) -> Engine:
     config = {ENDPOINT_KEY: server.url, TOKEN_KEY: DEFAULT_TOKEN}
-    return Engine(project, host, stack=stack, config=config, secret_keys={TOKEN_KEY})
+    return Engine(project, stack=stack, config=config, secret_keys={TOKEN_KEY})
 
 
 def writes(emulator: Emulator) -> dict[str, int]:
@@ -113,10 +107,10 @@ def writes(emulator: Emulator) -> dict[str, int]:
 
 
 def test_each_stack_deploys_the_catalog_and_a_catalog_edit_is_an_update(
-    tmp_path: Path, host: ProviderHost, server: RunningServer, emulator: Emulator
+    tmp_path: Path, server: RunningServer, emulator: Emulator
 ) -> None:
     project = Path(shutil.copytree(EXAMPLE, tmp_path / "project"))
-    stacks = {name: engine(project, host, server, name) for name in ("dev", "prod")}
+    stacks = {name: engine(project, server, name) for name in ("dev", "prod")}
     for name, stack in stacks.items():
         result = stack.up()
         expected = resolve_catalog(project / "audiences.yaml", name).audiences[name]

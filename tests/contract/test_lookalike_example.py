@@ -22,8 +22,8 @@ from pulumi_tiktok_audiences.emulator import (
     Emulator,
     RunningServer,
 )
-from tests.harness.engine import Engine, project_name, stack_config
-from tests.harness.host import REPO_ROOT, ProviderHost
+from tests.harness.engine import Engine, stack_config
+from tests.harness.host import REPO_ROOT
 
 EXAMPLE = REPO_ROOT / "examples" / "lookalike-and-share"
 TOKEN_KEY, ENDPOINT_KEY = "tiktok:accessToken", "tiktok:endpoint"
@@ -50,11 +50,11 @@ def engine(tmp_path: Path, server: RunningServer) -> Iterator[Engine]:
     for path in [*EXAMPLE.glob("Pulumi*.yaml"), *EXAMPLE.glob("*.py")]:
         shutil.copy2(path, workdir / path.name)
     config = {**stack_config(workdir, "dev"), ENDPOINT_KEY: server.url, TOKEN_KEY: DEFAULT_TOKEN}
-    host = ProviderHost(project=project_name(workdir), cwd=workdir)
-    try:
-        yield Engine(workdir, host, config=config, secret_keys={TOKEN_KEY})
-    finally:
-        assert DEFAULT_TOKEN not in host.close(), "the access token appeared in the host's output"
+    engine = Engine(workdir, config=config, secret_keys={TOKEN_KEY})
+    yield engine
+    assert not [log for log in engine.host_logs if DEFAULT_TOKEN in log], (
+        "the token appeared in a host's output"
+    )
 
 
 @pytest.fixture

@@ -1,25 +1,25 @@
-"""Fixtures: one emulator (frozen clock) served over HTTP per module, and provider hosts.
+"""Fixtures: one emulator (frozen clock) served over HTTP per module, and test engines.
 
-Provider hosts are started once per program and module, as the engine starts one per project
-(its working directory is the project's, so local modules such as a stand-in resource import).
+The engine starts a provider host per operation in the project's directory (so local modules
+such as a stand-in resource import); after each test, no host may have printed the token.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from pulumi_tiktok_audiences.emulator import DEFAULT_TOKEN, Clock, Emulator, RunningServer
 from tests.e2e.programs import Program
-from tests.harness.engine import project_name
-from tests.harness.host import ProviderHost
+from tests.harness.engine import Engine
 
 START = datetime(2025, 1, 1, tzinfo=UTC).timestamp()
 """Far from the real time on purpose: expiry must follow the emulator's clock, not this machine's."""
 
-HostFor = Callable[[Program], ProviderHost]
+EngineFor = Callable[[Program, Path], Engine]
 
 
 @pytest.fixture(scope="module")
@@ -40,18 +40,15 @@ def _fresh_emulator(emulator: Emulator) -> None:
     emulator.reset()
 
 
-@pytest.fixture(scope="module")
-def host_for() -> Iterator[HostFor]:
-    hosts: dict[tuple[str, str], ProviderHost] = {}
+@pytest.fixture
+def engine_for(server: RunningServer) -> Iterator[EngineFor]:
+    engines: list[Engine] = []
 
-    def get(program: Program) -> ProviderHost:
-        """The host for the program's stack (the provider reads its config once per host)."""
-        key = (program.key, program.stack)
-        if key not in hosts:
-            hosts[key] = ProviderHost(project=project_name(program.source), cwd=program.source)
-        return hosts[key]
+    def make(program: Program, workdir: Path) -> Engine:
+        """An engine for the program's stack in ``workdir``, pointed at the emulator."""
+        engines.append(program.engine(workdir, server.url))
+        return engines[-1]
 
-    yield get
-    logs = {key: host.close() for key, host in hosts.items()}
-    leaked = [key for key, text in logs.items() if DEFAULT_TOKEN in text]
+    yield make
+    leaked = [e.project_dir for e in engines if any(DEFAULT_TOKEN in log for log in e.host_logs)]
     assert not leaked, f"the access token appeared in the provider host's output: {leaked}"

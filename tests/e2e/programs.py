@@ -15,7 +15,7 @@ from typing import Any
 from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.emulator import DEFAULT_TOKEN, Emulator
 from tests.harness.engine import Engine, stack_config
-from tests.harness.host import REPO_ROOT, ProviderHost
+from tests.harness.host import REPO_ROOT
 
 EXAMPLES = REPO_ROOT / "examples"
 TOKEN_KEY = "tiktok:accessToken"
@@ -55,10 +55,9 @@ class Program:
         """The stack's own config, pointed at ``endpoint`` with the emulator's token as a secret."""
         return {**stack_config(project_dir, self.stack), ENDPOINT_KEY: endpoint, TOKEN_KEY: DEFAULT_TOKEN}
 
-    def engine(self, project_dir: Path, host: ProviderHost, endpoint: str) -> Engine:
+    def engine(self, project_dir: Path, endpoint: str) -> Engine:
         return Engine(
             project_dir,
-            host,
             stack=self.stack,
             config=self.config(project_dir, endpoint),
             secret_keys={TOKEN_KEY},

@@ -14,9 +14,8 @@ from pulumi_tiktok_audiences.emulator import (
     SECOND_ADVERTISER_ID,
     SECOND_APP_ID,
     Emulator,
-    RunningServer,
 )
-from tests.e2e.conftest import HostFor
+from tests.e2e.conftest import EngineFor
 from tests.e2e.programs import AD_GROUP, NO_WRITES, PROMOTION, SINGLE, Edit, apply, live, writes
 from tests.harness.engine import EngineError, project_name
 
@@ -43,12 +42,12 @@ def test_promotion_stacks_differ_only_in_advertiser_app_and_endpoint() -> None:
 
 
 def test_same_code_lands_each_stack_in_its_own_ad_account(
-    tmp_path: Path, host_for: HostFor, server: RunningServer, emulator: Emulator
+    tmp_path: Path, engine_for: EngineFor, emulator: Emulator
 ) -> None:
     workdir = PROMOTION.copy_to(tmp_path / "promotion")
     prod = dataclasses.replace(PROMOTION, stack="prod")  # prod's endpoint points at the emulator here
-    dev_engine = PROMOTION.engine(workdir, host_for(PROMOTION), server.url)
-    prod_engine = prod.engine(workdir, host_for(prod), server.url)
+    dev_engine = engine_for(PROMOTION, workdir)
+    prod_engine = engine_for(prod, workdir)
 
     dev_out, prod_out = dev_engine.up().outputs, prod_engine.up().outputs
 
@@ -80,10 +79,8 @@ def ad_group_workdir(tmp_path: Path) -> Path:
     return AD_GROUP.copy_to(tmp_path / "ad-group")
 
 
-def test_ad_group_targets_the_audiences_by_their_ids(
-    ad_group_workdir: Path, host_for: HostFor, server: RunningServer
-) -> None:
-    engine = AD_GROUP.engine(ad_group_workdir, host_for(AD_GROUP), server.url)
+def test_ad_group_targets_the_audiences_by_their_ids(ad_group_workdir: Path, engine_for: EngineFor) -> None:
+    engine = engine_for(AD_GROUP, ad_group_workdir)
 
     outputs = engine.up().outputs
 
@@ -95,9 +92,9 @@ def test_ad_group_targets_the_audiences_by_their_ids(
 
 
 def test_replaced_audience_moves_the_ad_group_before_the_old_one_is_deleted(
-    ad_group_workdir: Path, host_for: HostFor, server: RunningServer
+    ad_group_workdir: Path, engine_for: EngineFor
 ) -> None:
-    engine = AD_GROUP.engine(ad_group_workdir, host_for(AD_GROUP), server.url)
+    engine = engine_for(AD_GROUP, ad_group_workdir)
     engine.up()
     old_id = engine.resource(AD_GROUP.rule_change.audience).id
     apply(AD_GROUP.rule_change, ad_group_workdir)
@@ -117,10 +114,10 @@ def test_replaced_audience_moves_the_ad_group_before_the_old_one_is_deleted(
 
 
 def test_a_run_that_fails_check_changes_nothing(
-    tmp_path: Path, host_for: HostFor, server: RunningServer, emulator: Emulator
+    tmp_path: Path, engine_for: EngineFor, emulator: Emulator
 ) -> None:
     workdir = SINGLE.copy_to(tmp_path / "single")
-    engine = SINGLE.engine(workdir, host_for(SINGLE), server.url)
+    engine = engine_for(SINGLE, workdir)
     engine.up()
     before = repr(engine.state)
     # From an Output: known in the program, the value would fail there, before the engine (tested in
@@ -137,12 +134,12 @@ def test_a_run_that_fails_check_changes_nothing(
 
 
 def test_delete_before_replace_option_deletes_the_old_audience_first(
-    tmp_path: Path, host_for: HostFor, server: RunningServer, emulator: Emulator
+    tmp_path: Path, engine_for: EngineFor, emulator: Emulator
 ) -> None:
     workdir = SINGLE.copy_to(tmp_path / "single")
     opts = "opts=pulumi.ResourceOptions(delete_before_replace=True),\n        include=["
     apply(Edit("lapsed-purchasers", "include=[", opts), workdir)
-    engine = SINGLE.engine(workdir, host_for(SINGLE), server.url)
+    engine = engine_for(SINGLE, workdir)
     engine.up()
     old_id = engine.resource("lapsed-purchasers").id
     apply(SINGLE.rule_change, workdir)

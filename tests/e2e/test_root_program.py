@@ -8,19 +8,19 @@ from pathlib import Path
 import yaml
 
 from pulumi_tiktok_audiences import constants
-from pulumi_tiktok_audiences.emulator import DEFAULT_ADVERTISER_ID, DEFAULT_APP_ID, Emulator, RunningServer
+from pulumi_tiktok_audiences.emulator import DEFAULT_ADVERTISER_ID, DEFAULT_APP_ID, Emulator
 from pulumi_tiktok_audiences.provider import spec_from_props
 from pulumi_tiktok_audiences.settings import LOCAL_DB
-from tests.e2e.conftest import HostFor
+from tests.e2e.conftest import EngineFor
 from tests.e2e.programs import NO_WRITES, ROOT, Edit, apply, live, writes
 from tests.harness.engine import Engine, project_name
-from tests.harness.host import REPO_ROOT, ProviderHost
+from tests.harness.host import REPO_ROOT
 
 
 def test_stack_outputs_list_each_audience_with_id_size_and_targetable(
-    tmp_path: Path, host_for: HostFor, server: RunningServer, emulator: Emulator
+    tmp_path: Path, engine_for: EngineFor, emulator: Emulator
 ) -> None:
-    engine = ROOT.engine(ROOT.copy_to(tmp_path / "root"), host_for(ROOT), server.url)
+    engine = engine_for(ROOT, ROOT.copy_to(tmp_path / "root"))
 
     first = engine.up().outputs["audiences"]
 
@@ -49,16 +49,15 @@ def test_stack_outputs_list_each_audience_with_id_size_and_targetable(
 def test_dev_stack_as_committed_runs_on_the_embedded_emulator(tmp_path: Path) -> None:
     """`pulumi up` on a fresh clone: Pulumi.dev.yaml unchanged, no token, no server."""
     workdir = ROOT.copy_to(tmp_path / "root")
-    with ProviderHost(project=project_name(workdir), cwd=workdir) as host:
-        engine = Engine(workdir, host, stack="dev")  # config exactly as in Pulumi.dev.yaml
-        engine.up()
-        with Emulator(db_path=workdir / LOCAL_DB) as embedded:
-            names = {a["name"] for a in embedded.audiences(DEFAULT_ADVERTISER_ID)}
-            assert names == {engine.resource(n).outputs["name"] for n in ROOT.audiences}
+    engine = Engine(workdir, stack="dev")  # config exactly as in Pulumi.dev.yaml
+    engine.up()
+    with Emulator(db_path=workdir / LOCAL_DB) as embedded:
+        names = {a["name"] for a in embedded.audiences(DEFAULT_ADVERTISER_ID)}
+        assert names == {engine.resource(n).outputs["name"] for n in ROOT.audiences}
 
-            engine.destroy()
+        engine.destroy()
 
-            assert embedded.audiences() == []
+        assert embedded.audiences() == []
 
 
 def test_dev_stack_config_points_at_the_emulator_seed() -> None:
@@ -83,10 +82,10 @@ def test_program_is_import_safe() -> None:
 
 
 def test_a_segment_dropped_from_the_program_is_deleted(
-    tmp_path: Path, host_for: HostFor, server: RunningServer, emulator: Emulator
+    tmp_path: Path, engine_for: EngineFor, emulator: Emulator
 ) -> None:
     workdir = ROOT.copy_to(tmp_path / "root")
-    engine = ROOT.engine(workdir, host_for(ROOT), server.url)
+    engine = engine_for(ROOT, workdir)
     engine.up()
     dropped = engine.resource("cart-abandoners")
     apply(Edit("cart-abandoners", '"cart-abandoners": presets.cart_abandoners_args(app_id),', ""), workdir)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from pulumi_tiktok_audiences import constants
-from pulumi_tiktok_audiences.emulator import DEFAULT_TOKEN, Emulator, RunningServer
+from pulumi_tiktok_audiences.emulator import DEFAULT_TOKEN, Emulator
 from pulumi_tiktok_audiences.provider import spec_from_props
-from tests.e2e.conftest import HostFor
+from tests.e2e.conftest import EngineFor
 from tests.e2e.programs import NO_WRITES, PROGRAMS, Program, apply, live, writes
 from tests.harness.engine import Engine, ResourceState
 
@@ -30,8 +30,8 @@ def workdir(program: Program, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def engine(program: Program, workdir: Path, host_for: HostFor, server: RunningServer) -> Engine:
-    return program.engine(workdir, host_for(program), server.url)
+def engine(program: Program, workdir: Path, engine_for: EngineFor) -> Engine:
+    return engine_for(program, workdir)
 
 
 def audiences(engine: Engine, program: Program) -> dict[str, ResourceState]:

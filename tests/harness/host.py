@@ -12,6 +12,8 @@ import asyncio
 import os
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +23,8 @@ import grpc
 from google.protobuf import struct_pb2
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+
+from tests.harness.forkserver import ForkedProcess, ForkServer
 
 UNKNOWN = rpc.UNKNOWN
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -77,31 +81,71 @@ class ProviderHost:
     """One ``python -m pulumi.dynamic`` process and a stub to talk to it."""
 
     def __init__(
-        self, *, project: str = "tiktok-test", cwd: Path | None = None, env: Mapping[str, str] | None = None
+        self,
+        *,
+        project: str = "tiktok-test",
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        forked: bool = False,
     ) -> None:
+        """Start the host; ``forked`` takes it from the warm fork server (see forkserver.py)."""
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("TIKTOK_")}
         full_env["PULUMI_PROJECT"] = project
         full_env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(REPO_ROOT), full_env.get("PYTHONPATH", "")) if p
         )
         full_env.update(env or {})
-        self.process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "pulumi.dynamic", "127.0.0.1:0"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=cwd,
-            env=full_env,
-        )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline().decode().strip()
+        self._output: tuple[Path, Path] | None = None
+        self.process: subprocess.Popen[bytes] | ForkedProcess
+        if forked:
+            line = self._fork(Path(cwd or os.getcwd()), full_env)
+        else:
+            self.process = subprocess.Popen(
+                [sys.executable, "-u", "-m", "pulumi.dynamic", "127.0.0.1:0"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=cwd,
+                env=full_env,
+            )
+            assert self.process.stdout is not None
+            line = self.process.stdout.readline().decode().strip()
         if not line.isdigit():
             self.process.kill()
-            _, err = self.process.communicate(timeout=10)
-            raise RuntimeError(f"provider host did not start: {line!r} {err.decode()[-2000:]}")
+            raise RuntimeError(f"provider host did not start: {line!r} {self._stderr()[-2000:]}")
         self.port = int(line)
         self.channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
         grpc.channel_ready_future(self.channel).result(timeout=30)
         self.stub = provider_pb2_grpc.ResourceProviderStub(self.channel)
+        self.number = 0
+        """Which host of its engine this is (1 for the first operation's, then 2, ...)."""
+
+    def _fork(self, cwd: Path, env: dict[str, str]) -> str:
+        """A child of the fork server; its first line of output (the port), as from a pipe."""
+        handles = [tempfile.mkstemp(prefix="provider-host-", suffix=s) for s in (".out", ".err")]
+        for fd, _ in handles:
+            os.close(fd)
+        stdout, stderr = (Path(path) for _, path in handles)
+        self._output = (stdout, stderr)
+        self.process = ForkServer.get().spawn(cwd, env, stdout, stderr)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            text = stdout.read_text(encoding="utf-8")
+            if "\n" in text or self.process.poll() is not None:
+                return text.split("\n", 1)[0].strip()
+            time.sleep(0.002)
+        return ""
+
+    def _stderr(self) -> str:
+        """Everything the host wrote to stderr (it must be stopped first)."""
+        if self._output is None:
+            assert isinstance(self.process, subprocess.Popen)
+            _, err = self.process.communicate(timeout=10)
+            return err.decode(errors="replace")
+        stdout, stderr = self._output
+        text = stderr.read_text(encoding="utf-8", errors="replace")
+        stdout.unlink(missing_ok=True)
+        stderr.unlink(missing_ok=True)
+        return text
 
     # -- engine calls ------------------------------------------------------------------------
     def _call(self, method: str, request: Any) -> Any:
@@ -156,8 +200,8 @@ class ProviderHost:
         """Stop the host; return what it wrote to stderr (for secret scans)."""
         self.channel.close()
         self.process.kill()
-        _, err = self.process.communicate(timeout=10)
-        return err.decode(errors="replace")
+        self.process.wait(timeout=10)
+        return self._stderr()
 
     def __enter__(self) -> ProviderHost:
         return self

@@ -8,13 +8,12 @@ killed) stays in the state, and the next run starts from it with a new host proc
 
 from __future__ import annotations
 
-import gc
 import json
 import shutil
 import socket
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,8 +35,8 @@ from pulumi_tiktok_audiences.emulator import (
 )
 from pulumi_tiktok_audiences.provider import spec_from_props
 from pulumi_tiktok_audiences.settings import ENDPOINT_KEY, TIMEOUT_KEY, TOKEN_KEY
-from tests.harness.engine import Engine, EngineError, ResourceState, RunResult
-from tests.harness.host import HostError, ProviderHost, secret
+from tests.harness.engine import Engine, EngineError, PendingOperation, ResourceState, RunResult
+from tests.harness.host import HostError, ProviderHost
 
 SECRET_TOKEN = "tok-RELIABILITY-9f3c2a7d51e84b06"
 PROJECT = "tiktok-reliability"
@@ -102,85 +101,66 @@ class Deployment:
     timeout_seconds: float | None = None
     state: dict[str, ResourceState] = field(default_factory=dict)
     pending_deletes: list[ResourceState] = field(default_factory=list)
+    pending_operations: list[PendingOperation] = field(default_factory=list)
     host_logs: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     provider_calls: int = 0
-    pending_creates: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """URN -> inputs of each create sent whose answer the run never recorded, as the CLI keeps a
-    ``creating`` pending operation in the checkpoint (reference: pulumi-dynamic-providers.md §9.10)."""
+
+    def _engine(self, on_host: Callable[[ProviderHost], None] | None = None) -> Engine:
+        config = {ENDPOINT_KEY: self.endpoint, TOKEN_KEY: SECRET_TOKEN}
+        if self.timeout_seconds is not None:
+            config[TIMEOUT_KEY] = str(self.timeout_seconds)
+        arm = None if on_host is None else (lambda host, _operation: on_host(host))
+        engine = Engine(
+            self.project_dir, config=config, secret_keys={TOKEN_KEY}, on_host=arm, killed_with_host=True
+        )
+        engine.state, engine.pending_deletes = self.state, self.pending_deletes
+        engine.pending_operations = self.pending_operations
+        return engine
+
+    def _keep(self, engine: Engine) -> None:
+        self.state, self.pending_deletes = engine.state, engine.pending_deletes
+        self.pending_operations = engine.pending_operations
+        self.provider_calls += len(engine.calls)
+        self.host_logs.extend(engine.host_logs)
 
     def up(self, on_host: Callable[[ProviderHost], None] | None = None) -> RunResult | None:
         """One ``pulumi up``; None when it failed (the error is kept in ``errors``).
 
         ``on_host`` sees the run's host before the program starts (crash tests arm a kill switch).
+        The preview half is skipped (``pulumi up --skip-preview``): it calls no API and these
+        scenarios count calls and kill hosts at API requests.
         """
-        config = {ENDPOINT_KEY: self.endpoint, TOKEN_KEY: SECRET_TOKEN}
-        if self.timeout_seconds is not None:
-            config[TIMEOUT_KEY] = str(self.timeout_seconds)
-        host = ProviderHost(project=PROJECT, cwd=self.project_dir)
+        engine = self._engine(on_host)
         try:
-            self._record_pending_creates(host)
-            engine = Engine(self.project_dir, host, config=config, secret_keys={TOKEN_KEY})
-            engine.state, engine.pending_deletes = self.state, self.pending_deletes
-            if on_host is not None:
-                on_host(host)
-            try:
-                return engine.up()
-            except (HostError, EngineError) as exc:
-                self.errors.append(str(exc))
-                return None
-            finally:
-                self.state, self.pending_deletes = engine.state, engine.pending_deletes
-                self.provider_calls += len(engine.calls)
+            return engine.up(skip_preview=True)
+        except (HostError, EngineError) as exc:
+            self.errors.append(str(exc))
+            return None
         finally:
-            self.host_logs.append(host.close())
-            # A failed program leaves asyncio futures whose errors nobody retrieved: collect them
-            # now. Collected later inside an ast.parse (pytest rewriting an import), asyncio's
-            # traceback logging parses too, and CPython 3.11 then fails the outer parse with
-            # "AST constructor recursion depth mismatch".
-            gc.collect()
+            self._keep(engine)
 
-    def _record_pending_creates(self, host: ProviderHost) -> None:
-        """The engine saves a pending ``creating`` operation before each Create and clears it after."""
-        create = host.create
-
-        def recorded(urn: str, props: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-            self.pending_creates[urn] = dict(props)
-            result = create(urn, props)
-            del self.pending_creates[urn]
-            return result
-
-        host.create = recorded  # type: ignore[method-assign]
+    @property
+    def pending_creates(self) -> list[PendingOperation]:
+        """The checkpoint's pending ``creating`` operations (an interrupted run leaves them)."""
+        return [op for op in self.pending_operations if op.type == "creating"]
 
     def export(self) -> dict[str, Any]:
-        """The checkpoint as ``pulumi stack export`` prints it (the fields the CLI's pending reads)."""
-        resources = [
-            {"urn": s.urn, "type": s.type, "id": s.id, "inputs": s.inputs, "outputs": s.outputs}
-            for s in (*self.state.values(), *self.pending_deletes)
-        ]
-        pending = [
-            {"resource": {"urn": urn, "type": urn.split("::")[2], "inputs": inputs}, "type": "creating"}
-            for urn, inputs in self.pending_creates.items()
-        ]
-        return {"version": 3, "deployment": {"resources": resources, "pending_operations": pending}}
+        """The checkpoint as ``pulumi stack export`` prints it."""
+        return self._engine().export()
 
-    def refresh_importing(self, command: list[str]) -> None:
-        """``pulumi refresh --import-pending-creates URN --import-pending-creates ID ...``: each
-        pending create becomes a resource read with that id (an import step); a URN the state
-        already holds was being replaced, so its old resource is deleted after the next run."""
-        values = [command[i + 1] for i, arg in enumerate(command) if arg == "--import-pending-creates"]
-        host = ProviderHost(project=PROJECT, cwd=self.project_dir)
+    def refresh(self, command: list[str] | None = None, *, clear_pending_creates: bool = False) -> None:
+        """``pulumi refresh`` with the ``--import-pending-creates URN --import-pending-creates ID ...``
+        pairs of ``command`` (the line `tiktok-audiences pending` prints), as the CLI reads them."""
+        values = [command[i + 1] for i, arg in enumerate(command or []) if arg == "--import-pending-creates"]
+        engine = self._engine()
         try:
-            host.configure({ENDPOINT_KEY: self.endpoint, TOKEN_KEY: secret(SECRET_TOKEN)})
-            for urn, audience_id in zip(values[::2], values[1::2], strict=True):
-                inputs = self.pending_creates.pop(urn)
-                found, outputs, _ = host.read(urn, audience_id, inputs, inputs)
-                assert found == audience_id, f"{urn}: no audience {audience_id} to import"
-                if urn in self.state:
-                    self.pending_deletes.append(self.state[urn])
-                self.state[urn] = ResourceState(urn, urn.split("::")[2], found, inputs, outputs)
+            engine.refresh(
+                import_pending_creates=zip(values[::2], values[1::2], strict=True),
+                clear_pending_creates=clear_pending_creates,
+            )
         finally:
-            self.host_logs.append(host.close())
+            self._keep(engine)
 
     def converge(self, max_runs: int) -> int:
         """Run ``up`` until one succeeds; the number of runs it took (AssertionError past max_runs)."""

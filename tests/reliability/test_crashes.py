@@ -152,7 +152,7 @@ def test_a_host_killed_at_random_points_converges_on_the_next_run(
             switch.arm(host, at, after=after)
 
         assert deployment.up(on_host=arm) is None, f"the kill at request {at} did not stop the run"
-        assert "UNAVAILABLE" in deployment.errors[-1], deployment.errors[-1]  # the host died
+        assert "interrupted" in deployment.errors[-1], deployment.errors[-1]  # host and CLI died
         assert switch.fired
         switch.disarm()
         tried.append((phase, at, "after" if after else "before"))
@@ -178,8 +178,9 @@ def recover_pending_creates(deployment: Deployment, server: RunningServer) -> No
     )
     assert SECRET_TOKEN not in result.output
     if result.stdout.strip():
-        deployment.refresh_importing(shlex.split(result.stdout))
-    deployment.pending_creates.clear()  # the rest: `pulumi refresh --clear-pending-creates`
+        deployment.refresh(shlex.split(result.stdout))
+    if deployment.pending_creates:  # their audiences were never made
+        deployment.refresh(clear_pending_creates=True)
 
 
 def _requests_of_a_clean_deployment(
@@ -209,9 +210,9 @@ def test_a_killed_create_is_recovered_through_the_pending_create_not_duplicated(
     # Request 1 lists the advertiser, 2 creates the first audience: killed after TikTok made it.
     assert deployment.up(on_host=lambda host: switch.arm(host, 2, after=True)) is None
     switch.disarm()
-    assert len(deployment.pending_creates) == 1
+    assert deployment.pending_creates  # creates run in parallel: the others were in flight too
     made = {a["audience_id"] for a in emulator.audiences()}
-    assert len(made) == 1
+    assert 1 <= len(made) <= len(deployment.pending_creates)
 
     recover_pending_creates(deployment, server)
     assert deployment.converge(max_runs=1) == 1
