@@ -308,7 +308,9 @@ class AudienceShare(pulumi.dynamic.Resource, module="tiktok", name="AudienceShar
 
     Adding advertisers shares with them; removing one (or deleting the resource) cancels its
     share. A share cancelled in Ads Manager is noticed by ``pulumi refresh`` and restored by the
-    next ``pulumi up``. TikTok allows 1 to 10 advertisers per share.
+    next ``pulumi up``. TikTok allows 1 to 10 advertisers per share. Replacements cancel before
+    they share again (``delete_before_replace``); rename the resource with ``aliases``, or the old
+    name's delete cancels what the new name shared (``pulumi refresh`` then ``pulumi up`` restores it).
     """
 
     advertiser_id: pulumi.Output[str]
@@ -337,6 +339,9 @@ class AudienceShare(pulumi.dynamic.Resource, module="tiktok", name="AudienceShar
         }
         checked_inputs(f"{type(self).__name__} {resource_name!r}", Share, _known(props))
         props["summary"] = _summary_carrier(*props.values())
+        # A replacement of the same share has the same TikTok shares: created first, they would be
+        # cancelled by the old one's delete at the end. Cancel first, then share (opts may say False).
+        opts = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(delete_before_replace=True), opts)
         super().__init__(Share(), resource_name, props, opts)
 
 
