@@ -382,26 +382,32 @@ def no_always_empty_audience(
         )
 
 
+def _rules(spec: AudienceSpec) -> Iterator[tuple[str, int, EventRule]]:
+    """Each rule of an audience with where it stands: ("include" | "exclude", index, rule)."""
+    for kind, rules in (("include", spec.include), ("exclude", spec.exclude)):
+        for index, rule in enumerate(rules):
+            yield kind, index, rule
+
+
 def tracked_events_only(
     args: ResourceValidationArgs, props: Mapping[str, Any], config: TrackedEventsConfig
 ) -> Iterator[str]:
     spec = audience_spec(props)
     if spec is None:
         return
-    for kind, rules in (("include", spec.include), ("exclude", spec.exclude)):
-        for index, rule in enumerate(rules):
-            for app in spec.app_ids_for(rule):
-                sent = {AppEvent.INSTALL, *config.events, *config.apps.get(app, [])}
-                if rule.event in sent:
-                    continue
-                declared = ", ".join(event.name for event in AppEvent if event in sent)
-                yield (
-                    f"In the {_label(args.name, props)}, {_rule(kind, index, rule)} needs {rule.event.name} "
-                    f"events from app {app}, but the team has not declared that its measurement partner "
-                    f"sends them (declared: {declared}); TikTok sees only the in-app events the partner "
-                    f"posts back, so this rule matches nobody. Have the partner send {rule.event.name} and "
-                    f'add it to tracked-events-only "apps": {{"{app}": [...]}}, or remove the rule.'
-                )
+    for kind, index, rule in _rules(spec):
+        for app in spec.app_ids_for(rule):
+            sent = {AppEvent.INSTALL, *config.events, *config.apps.get(app, [])}
+            if rule.event in sent:
+                continue
+            declared = ", ".join(event.name for event in AppEvent if event in sent)
+            yield (
+                f"In the {_label(args.name, props)}, {_rule(kind, index, rule)} needs {rule.event.name} "
+                f"events from app {app}, but the team has not declared that its measurement partner "
+                f"sends them (declared: {declared}); TikTok sees only the in-app events the partner "
+                f"posts back, so this rule matches nobody. Have the partner send {rule.event.name} and "
+                f'add it to tracked-events-only "apps": {{"{app}": [...]}}, or remove the rule.'
+            )
 
 
 def lookback_bounds(
@@ -410,16 +416,15 @@ def lookback_bounds(
     spec = audience_spec(props)
     if spec is None:
         return
-    for kind, rules in (("include", spec.include), ("exclude", spec.exclude)):
-        for index, rule in enumerate(rules):
-            bounds = config.events.get(rule.event, config.default)
-            if bounds is None or bounds.min_days <= rule.lookback_days <= bounds.max_days:
-                continue
-            yield (
-                f"In the {_label(args.name, props)}, {_rule(kind, index, rule)} is outside the "
-                f"{bounds.min_days} to {bounds.max_days} days the team allows for {rule.event.name}. Set "
-                "lookback_days within those bounds, or change lookback-bounds in the policy config."
-            )
+    for kind, index, rule in _rules(spec):
+        bounds = config.events.get(rule.event, config.default)
+        if bounds is None or bounds.min_days <= rule.lookback_days <= bounds.max_days:
+            continue
+        yield (
+            f"In the {_label(args.name, props)}, {_rule(kind, index, rule)} is outside the "
+            f"{bounds.min_days} to {bounds.max_days} days the team allows for {rule.event.name}. Set "
+            "lookback_days within those bounds, or change lookback-bounds in the policy config."
+        )
 
 
 def naming(args: ResourceValidationArgs, props: Mapping[str, Any], config: NamingConfig) -> Iterator[str]:

@@ -12,8 +12,7 @@ import pytest
 from pulumi_tiktok_audiences.emulator import Clock, Emulator
 from tests.e2e.conftest import START
 from tests.e2e.programs import AD_GROUP
-from tests.harness.engine import project_name
-from tests.harness.host import REPO_ROOT, ProviderHost
+from tests.harness.host import REPO_ROOT
 from tests.policy.analyzer import Resource
 from tests.policy.conftest import AnalyzerFor
 from tests.policy.programs import preview
@@ -76,12 +75,8 @@ def test_after_up_an_ad_group_using_audiences_still_too_small_is_reported(
     analyzer = analyzer_for("dev")
     analyzer.configure()
     workdir = AD_GROUP.copy_to(tmp_path / "ad-group")
-    with (
-        Emulator(clock=Clock(START, frozen=True)) as emulator,
-        emulator.serve(port=0) as server,
-        ProviderHost(project=project_name(workdir), cwd=workdir) as host,
-    ):
-        engine = AD_GROUP.engine(workdir, host, server.url)
+    with Emulator(clock=Clock(START, frozen=True)) as emulator, emulator.serve(port=0) as server:
+        engine = AD_GROUP.engine(workdir, server.url)
         engine.up()
 
         def reported() -> tuple[set[str], set[str]]:
