@@ -461,6 +461,8 @@ class Engine:
                     res.urn, res.type, imports.pop(res.urn), res.inputs, {}, res.custom, res.parent,
                     list(res.dependencies), res.protect, res.retain_on_delete,
                 )  # fmt: skip
+                if res.urn in self.state:  # a replacement's create: the old one is now marked for deletion
+                    self.pending_deletes.append(self.state[res.urn])
                 self.state[res.urn] = imported
             elif not (clear_pending_creates and op.type == "creating"):
                 kept.append(op)

@@ -187,13 +187,21 @@ def deploy_in_own_process(project_dir: Path, endpoint: str) -> tuple[int, list[s
 
 
 def assert_converged(deployment: Deployment, emulator: Emulator, declared: list[Declared]) -> None:
-    """Exactly the declared audiences exist, each once, equal to the state: no duplicate, no orphan."""
+    """The declared audiences exist, each once, equal to the state; nothing else is live unless the
+    user was told its id (the provider names an equal audience it does not take: recovery.py).
+
+    Such an orphan is the documented limit of a create whose answer is lost and whose lookup fails
+    too: taking it by guess could delete a live audience, so it is reported instead.
+    """
     live = {a["audience_id"]: a for a in emulator.audiences()}
     state = {s.urn.rsplit("::", 1)[1]: s for s in deployment.state.values()}
     assert not deployment.pending_deletes
     assert sorted(state) == sorted(d.resource for d in declared)
-    assert set(live) == {s.id for s in state.values()}, "orphans or lost audiences on the emulator"
-    names = Counter(a["name"] for a in live.values())
+    held = {s.id for s in state.values()}
+    assert held <= set(live), "lost audiences"
+    told = "\n".join([*deployment.host_logs, *deployment.errors])
+    assert sorted(i for i in set(live) - held if i not in told) == [], "orphans the user was never told of"
+    names = Counter(a["name"] for i, a in live.items() if i in held)
     assert not [n for n, c in names.items() if c > 1], "duplicate audiences"
     for d in declared:
         resource = state[d.resource]
