@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from tests.harness.engine import Engine, EngineError, Registration, is_secret
+from tests.harness.engine import (
+    Crash,
+    Engine,
+    EngineError,
+    InterruptedDeploymentError,
+    Registration,
+    is_secret,
+)
 from tests.harness.host import REPO_ROOT, secret
 
 STAND_IN = REPO_ROOT / "tests" / "e2e" / "stand_in"
@@ -178,3 +185,21 @@ def test_steps_run_in_parallel_four_at_a_time_in_the_host(stand_in: StandIn) -> 
     spans = [(c["start"], c["end"]) for c in stand_in.calls("create")]
     overlap = max(sum(1 for s, e in spans if s <= start < e) for start, _ in spans)
     assert 1 < overlap <= 4
+
+
+def test_an_imported_replacement_create_leaves_the_old_resource_marked_for_its_delete(
+    stand_in: StandIn,
+) -> None:
+    stand_in.declare({"a": {"props": {"value": 1}}})
+    stand_in.engine.up(skip_preview=True)
+    old = stand_in.engine.resource("a")
+    stand_in.declare({"a": {"props": {"value": 2}}})
+    with pytest.raises(InterruptedDeploymentError):
+        stand_in.engine.up(skip_preview=True, crash=Crash("create", "a"))
+    stand_in.engine.refresh(import_pending_creates=[(old.urn, "a-made")])
+    stand_in.forget_calls()
+
+    stand_in.engine.up(skip_preview=True)
+
+    assert old.id in [c.id for c in stand_in.engine.ops("delete")]
+    assert stand_in.engine.pending_deletes == [], "the old resource's delete cleared it"

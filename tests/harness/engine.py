@@ -461,8 +461,10 @@ class Engine:
                     res.urn, res.type, imports.pop(res.urn), res.inputs, {}, res.custom, res.parent,
                     list(res.dependencies), res.protect, res.retain_on_delete,
                 )  # fmt: skip
-                if res.urn in self.state:  # a replacement's create: the old one is now marked for deletion
-                    self.pending_deletes.append(self.state[res.urn])
+                replaced = self.state.get(res.urn)
+                if replaced is not None:  # a replacement's create: the old one waits for its delete
+                    replaced.delete = True  # as CreateReplacementStep marks it (step.go)
+                    self.pending_deletes.append(replaced)
                 self.state[res.urn] = imported
             elif not (clear_pending_creates and op.type == "creating"):
                 kept.append(op)
