@@ -1,30 +1,10 @@
-"""Audience catalogs: App Activity audiences as a reviewed YAML file, one file for every stack.
-
-Marketers propose audiences in ``audiences.yaml`` without writing Python; reviewers read the diff,
-``tiktok-audiences validate`` and ``explain`` check and describe it offline, and a Pulumi program
-declares everything in it with :func:`load_catalog`::
-
-    advertiser_id: "7000000000000000001"      # defaults for every audience and stack
-    app_ids: ["6400000001"]
-    stacks:                                   # every stack; each may override the defaults
-      dev: {}
-      prod: {advertiser_id: "7000000000000000002", app_ids: ["6400000002"]}
-    audiences:                                # key: the Pulumi resource name (and default name)
-      lapsed-purchasers:
-        name: Lapsed purchasers
-        include: [{event: PURCHASE, lookback_days: 30}]
-        exclude: [{event: PURCHASE, lookback_days: 7}]
-        stacks:
-          prod: {adopt_audience_id: "7300000000000000042"}
+"""Checking a catalog: its models (and their JSON Schema), resolution per stack, and every problem.
 
 An audience takes :class:`~pulumi_tiktok_audiences.spec.AudienceSpec`'s fields (the field rules
 are the spec's own, reused here, never restated), plus ``adopt_audience_id`` and ``stacks``.
 For a stack, ``advertiser_id`` and ``app_ids`` come from the first that sets them: the audience's
 ``stacks.<stack>``, the audience, the catalog's ``stacks.<stack>``, the catalog's top level.
 ``adopt_audience_id`` may sit on the audience (every stack) or under its ``stacks.<stack>``.
-
-Problems are reported as ``file:line: property.path: message``: the YAML is parsed with the line
-of every key and list item recorded, and each pydantic location is mapped back onto it.
 """
 
 from __future__ import annotations
@@ -34,11 +14,10 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -52,6 +31,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from pulumi_tiktok_audiences import constants as c
+from pulumi_tiktok_audiences.catalog.loading import MAX_CATALOG_BYTES, Document, Loc, Problem, decode, parse
 from pulumi_tiktok_audiences.errors import TikTokAudiencesError
 
 # StrictModel: the spec's base, frozen, refusing unknown fields with "did you mean" and a listing.
@@ -61,35 +41,20 @@ from pulumi_tiktok_audiences.spec import (
     EventRule,
     StrictModel,
     covered_includes,
-    property_path,
 )
-
-if TYPE_CHECKING:
-    import pulumi
-
-    from pulumi_tiktok_audiences.resources import AppActivityAudience
 
 __all__ = [
     "KEY_PATTERN",
-    "MAX_CATALOG_BYTES",
-    "AudienceChange",
     "Catalog",
     "CatalogAudience",
     "CatalogError",
-    "Problem",
     "ResolvedCatalog",
-    "StackDiff",
-    "decode",
-    "diff_catalogs",
     "json_schema",
-    "load_catalog",
     "resolve_bytes",
     "resolve_catalog",
     "resolve_text",
     "schema_text",
 ]
-
-_Loc = tuple[int | str, ...]
 
 _PLACED: Final = ("advertiser_id", "app_ids")
 """The fields that a stack may set for all its audiences."""
@@ -259,164 +224,6 @@ def schema_text() -> str:
     return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
-# --- Parsing with line numbers ----------------------------------------------------------------
-
-
-@dataclass(frozen=True, order=True)
-class Problem:
-    """One thing wrong with a catalog, where it is and what is allowed.
-
-    An ``error`` refuses the catalog; a ``warning`` (almost surely a mistake, but deployable) does not.
-    """
-
-    file: str
-    line: int
-    path: str
-    message: str
-    severity: Literal["error", "warning"] = "error"
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" + (": warning" if self.severity == "warning" else "")
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
-
-
-MAX_CATALOG_BYTES: Final = 1024 * 1024
-"""Larger files are refused unread: 400 audiences per ad account (TikTok's cap) take about 80 kB,
-and parsing YAML costs seconds per megabyte."""
-_MAX_NODES: Final = 500_000
-"""YAML aliases may repeat a node many times (``&a [*b, *b]`` ...): stop building beyond this."""
-
-
-class _TooLargeError(Exception):
-    """The document expands (through aliases) beyond _MAX_NODES."""
-
-
-@dataclass
-class _Document:
-    """A parsed YAML file and the line of every mapping key and list item, by location."""
-
-    file: str
-    data: Any = None
-    lines: dict[_Loc, int] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
-    nodes: int = 0
-
-    def line(self, loc: _Loc) -> int:
-        """The line of ``loc``, or of its nearest enclosing node that exists in the file."""
-        for end in range(len(loc), -1, -1):
-            found = self.lines.get(loc[:end])
-            if found is not None:
-                return found
-        return 1
-
-    def problem(self, loc: _Loc, message: str, severity: Literal["error", "warning"] = "error") -> Problem:
-        return Problem(self.file, self.line(loc), property_path(loc), message, severity)
-
-
-def decode(data: bytes, file: str) -> str | Problem:
-    """Catalog text from a file's bytes, or the problem that stops it being read (size, encoding)."""
-    if len(data) > MAX_CATALOG_BYTES:
-        return Problem(
-            file,
-            1,
-            "",
-            f"the file is larger than {MAX_CATALOG_BYTES // 1024} kB, far more than a catalog needs "
-            "(400 audiences per ad account take about 80 kB): check that this is the catalog",
-        )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        return Problem(
-            file,
-            line,
-            "",
-            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} at column {column}): "
-            "save it as UTF-8 in your editor",
-        )
-
-
-_FAST_LOADER: Final[type[yaml.SafeLoader]] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml when installed: twice as fast; its syntax errors are terser, so those are re-read in Python."""
-
-
-def _parse(text: str, file: str, loader_class: type[yaml.SafeLoader] = _FAST_LOADER) -> _Document:
-    doc = _Document(file)
-    loader = loader_class(text)
-    try:
-        node = loader.get_single_node()
-        if node is not None:
-            doc.lines[()] = node.start_mark.line + 1
-            doc.data = _build(loader, node, (), doc, frozenset())
-    except yaml.MarkedYAMLError as exc:
-        if loader_class is not yaml.SafeLoader:
-            return _parse(text, file, yaml.SafeLoader)
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        reason = " ".join(str(part) for part in (exc.context, exc.problem) if part)
-        if "\t" in (text.splitlines()[line - 1 : line] or [""])[0]:
-            reason = "a tab in the indentation: use spaces, not tabs (YAML does not allow tabs there)"
-        doc.problems.append(Problem(file, line, "", f"YAML syntax error: {reason}"))
-        doc.data = None
-    except yaml.YAMLError as exc:
-        doc.problems.append(Problem(file, 1, "", f"YAML syntax error: {exc}"))
-        doc.data = None
-    except _TooLargeError:
-        message = (
-            f"YAML aliases (*name) repeat parts of the file more than {_MAX_NODES:,} times: "
-            "write the values out instead"
-        )
-        doc.problems.append(Problem(file, 1, "", message))
-        doc.data = None
-    finally:
-        loader.dispose()
-    return doc
-
-
-def _build(
-    loader: yaml.SafeLoader, node: yaml.Node, loc: _Loc, doc: _Document, within: frozenset[int]
-) -> Any:
-    """Python data from ``node``, recording lines; a repeated key is a problem (YAML keeps the last).
-
-    ``within`` holds the nodes being built around this one: an alias to one of them would repeat
-    forever, so it is a problem rather than a RecursionError.
-    """
-    doc.nodes += 1
-    if doc.nodes > _MAX_NODES:
-        raise _TooLargeError
-    if id(node) in within:
-        line = node.start_mark.line + 1
-        message = "a YAML alias (*name) refers to a value that contains it: write the value out"
-        doc.problems.append(Problem(doc.file, line, property_path(loc), message))
-        return None
-    within = within | {id(node)}
-    if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)  # merge keys (<<: *defaults)
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            line = key_node.start_mark.line + 1
-            key = loader.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
-            if not isinstance(key, str | int | float | bool):
-                doc.problems.append(Problem(doc.file, line, property_path(loc), "keys must be plain text"))
-                continue
-            where = (*loc, key if isinstance(key, int | str) else str(key))  # as pydantic will name it
-            if key in result:
-                message = f"duplicate key {key!r}: it is already defined on line {doc.lines[where]}"
-                doc.problems.append(Problem(doc.file, line, property_path(where), message))
-                continue
-            doc.lines[where] = line
-            result[key] = _build(loader, value_node, where, doc, within)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        items = []
-        for index, item in enumerate(node.value):
-            doc.lines[(*loc, index)] = item.start_mark.line + 1
-            items.append(_build(loader, item, (*loc, index), doc, within))
-        return items
-    return loader.construct_object(node, deep=True)
-
-
 # --- Resolution -------------------------------------------------------------------------------
 
 
@@ -471,7 +278,7 @@ def resolve_bytes(data: bytes, file: str, stack: str | None = None) -> ResolvedC
 
 def resolve_text(text: str, file: str, stack: str | None = None) -> ResolvedCatalog:
     """:func:`resolve_catalog` for catalog text; ``file`` names it in problems."""
-    doc = _parse(text, file)
+    doc = parse(text, file)
     if doc.data is None and doc.problems:  # unreadable: a syntax error
         return ResolvedCatalog(file, (), {}, tuple(doc.problems))
     return _Resolver(doc).run(stack)
@@ -500,7 +307,7 @@ def _rule_words(rule: EventRule) -> str:
 
 
 class _Resolver:
-    def __init__(self, doc: _Document) -> None:
+    def __init__(self, doc: Document) -> None:
         self.doc = doc
         self.problems: list[tuple[Problem, str | None]] = [(problem, None) for problem in doc.problems]
 
@@ -586,7 +393,7 @@ class _Resolver:
 
     def _add(
         self,
-        loc: _Loc,
+        loc: Loc,
         message: str,
         stack: str | None = None,
         severity: Literal["error", "warning"] = "error",
@@ -655,7 +462,7 @@ class _Resolver:
         """The entry's spec for ``stack``, or None after reporting why it is invalid there."""
         entry_stack = (entry.get("stacks", {}).get(stack) or {}) if stack is not None else {}
         catalog_stack = (catalog.get("stacks", {}).get(stack) or {}) if stack is not None else {}
-        layers: list[tuple[dict[str, Any], _Loc]] = [
+        layers: list[tuple[dict[str, Any], Loc]] = [
             (entry_stack, ("audiences", key, "stacks", str(stack))),
             (entry, ("audiences", key)),
             (catalog_stack, ("stacks", str(stack))),
@@ -663,7 +470,7 @@ class _Resolver:
         ]
         data = {k: v for k, v in entry.items() if k not in _NOT_SPEC and k not in _PLACED}
         data.setdefault("name", key)
-        source: dict[str, _Loc] = {}
+        source: dict[str, Loc] = {}
         for name in _PLACED:
             for values, loc in layers:
                 if values.get(name) is not None:
@@ -713,150 +520,10 @@ class _Resolver:
                     )
                 self._add(self._adopt_loc(key, stack), message, stack)
 
-    def _adopt_loc(self, key: str, stack: str | None) -> _Loc:
-        scoped: _Loc = ("audiences", key, "stacks", str(stack), "adopt_audience_id")
+    def _adopt_loc(self, key: str, stack: str | None) -> Loc:
+        scoped: Loc = ("audiences", key, "stacks", str(stack), "adopt_audience_id")
         return scoped if scoped in self.doc.lines else ("audiences", key, "adopt_audience_id")
 
 
 def _listing(what: str, names: Sequence[str]) -> str:
     return f"{what}: {', '.join(names)}" if names else f"none {what}"
-
-
-# --- A reviewer's diff ------------------------------------------------------------------------
-
-ChangeKind = Literal["add", "adopt", "rename", "replace", "delete"]
-
-
-@dataclass(frozen=True)
-class AudienceChange:
-    """What deploying the head catalog does to one audience of one stack.
-
-    ``rename`` is any in-place update (a new name, or NORMAL to REACH_FREQUENCY); ``replace``
-    creates a new audience, moves dependents to its id and deletes the old one, for ``reasons``.
-    """
-
-    key: str
-    kind: ChangeKind
-    before: CatalogAudience | None
-    after: CatalogAudience | None
-    reasons: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class StackDiff:
-    """The changes of one stack (None: a catalog without stacks) and the audiences left as they are."""
-
-    stack: str | None
-    changes: tuple[AudienceChange, ...]
-    unchanged: tuple[str, ...]
-    removed: bool = False
-    """The stack is no longer in the head catalog (its program then fails; nothing is deleted)."""
-
-
-def _replacement_reason(field_name: str, old: AudienceSpec, new: AudienceSpec) -> str:
-    """Why a change of ``field_name`` (one of spec.REPLACE_FIELDS) needs a new audience, in words."""
-    fixed = "TikTok cannot edit an audience's rules"
-    reasons = {
-        "advertiser_id": f"it moves from ad account {old.advertiser_id} to {new.advertiser_id}",
-        "app_ids": f"its apps change ({fixed})",
-        "include": f"who it includes changes ({fixed})",
-        "exclude": f"who it leaves out changes ({fixed})",
-        "auto_refresh": (
-            f"auto_refresh changes from {old.auto_refresh} to {new.auto_refresh} "
-            "(TikTok fixes it when the audience is created)"
-        ),
-        "retention_in_days": (
-            f"retention_in_days changes from {old.retention_in_days} to {new.retention_in_days} "
-            "(TikTok fixes the expiry when the audience is created)"
-        ),
-        "audience_sub_type": (
-            f"audience_sub_type changes from {old.audience_sub_type} to {new.audience_sub_type} "
-            "(TikTok only moves NORMAL to REACH_FREQUENCY in place)"
-        ),
-    }
-    return reasons.get(field_name, f"{field_name} changes")
-
-
-def _audiences_for(resolved: ResolvedCatalog, stack: str | None) -> Mapping[str, CatalogAudience]:
-    """A stack's audiences; a catalog without stacks serves every stack."""
-    if stack in resolved.audiences:
-        return resolved.audiences[stack]
-    return resolved.audiences.get(None, {}) if resolved.stacks == (None,) else {}
-
-
-def diff_catalogs(base: ResolvedCatalog, head: ResolvedCatalog) -> list[StackDiff]:
-    """What deploying ``head`` over ``base`` does, per stack, decided as the provider's diff decides.
-
-    Audiences are matched by key (the Pulumi resource name): a new key is a new audience.
-    """
-    stacks = list(dict.fromkeys([*head.stacks, *base.stacks]))
-    if len(stacks) > 1 and None in stacks:  # one side without stacks serves those of the other
-        stacks.remove(None)
-    result = []
-    for stack in stacks:
-        old, new = _audiences_for(base, stack), _audiences_for(head, stack)
-        changes: list[AudienceChange] = []
-        unchanged: list[str] = []
-        for key in dict.fromkeys([*new, *old]):
-            before, after = old.get(key), new.get(key)
-            if after is None:
-                changes.append(AudienceChange(key, "delete", before, None))
-            elif before is None:
-                kind: ChangeKind = "add" if after.adopt_audience_id is None else "adopt"
-                changes.append(AudienceChange(key, kind, None, after))
-            elif fields := before.spec.replacing_fields(after.spec):
-                reasons = (_replacement_reason(name, before.spec, after.spec) for name in fields)
-                changes.append(AudienceChange(key, "replace", before, after, tuple(dict.fromkeys(reasons))))
-            elif before.spec != after.spec:
-                changes.append(AudienceChange(key, "rename", before, after))
-            else:
-                unchanged.append(key)
-        removed = stack not in head.stacks and head.stacks != (None,)
-        result.append(StackDiff(stack, tuple(changes), tuple(unchanged), removed))
-    return result
-
-
-# --- In a Pulumi program ----------------------------------------------------------------------
-
-
-def load_catalog(
-    path: str | Path, stack: str | None = None, *, opts: pulumi.ResourceOptions | None = None
-) -> dict[str, AppActivityAudience]:
-    """Declare every audience of the catalog for ``stack`` (default: the current Pulumi stack).
-
-    A relative ``path`` is relative to the working directory, which Pulumi sets to the project's.
-    Returns the resources by key. Raises :class:`CatalogError` listing every problem (the same
-    lines as ``tiktok-audiences validate --stack``) before declaring anything. ``opts`` applies
-    to every resource (a parent, a provider, protect ...).
-    """
-    import pulumi
-
-    from pulumi_tiktok_audiences.resources import AppActivityAudience
-
-    name = stack if stack is not None else pulumi.get_stack()
-    resolved = resolve_catalog(path, name)
-    if resolved.problems:
-        count = len(resolved.problems)
-        raise CatalogError(
-            f"{path} has {count} problem{'s' if count > 1 else ''} for stack {name}:\n"
-            + "\n".join(f"  {problem}" for problem in resolved.problems)
-        )
-    for warning in resolved.warnings:
-        pulumi.log.warn(str(warning))
-    return {
-        key: AppActivityAudience(
-            key,
-            advertiser_id=audience.spec.advertiser_id,
-            name=audience.spec.name,
-            app_ids=audience.spec.app_ids,
-            include=audience.spec.include,
-            exclude=audience.spec.exclude,
-            auto_refresh=audience.spec.auto_refresh,
-            retention_in_days=audience.spec.retention_in_days,
-            audience_sub_type=audience.spec.audience_sub_type,
-            match=audience.spec.match,
-            adopt_audience_id=audience.adopt_audience_id,
-            opts=opts,
-        )
-        for key, audience in resolved.audiences[name].items()
-    }

@@ -1,0 +1,58 @@
+"""In a Pulumi program: declare every audience of a catalog for the current stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pulumi_tiktok_audiences.catalog.validation import CatalogError, resolve_catalog
+
+if TYPE_CHECKING:
+    import pulumi
+
+    from pulumi_tiktok_audiences.resources import AppActivityAudience
+
+__all__ = ["load_catalog"]
+
+
+def load_catalog(
+    path: str | Path, stack: str | None = None, *, opts: pulumi.ResourceOptions | None = None
+) -> dict[str, AppActivityAudience]:
+    """Declare every audience of the catalog for ``stack`` (default: the current Pulumi stack).
+
+    A relative ``path`` is relative to the working directory, which Pulumi sets to the project's.
+    Returns the resources by key. Raises :class:`CatalogError` listing every problem (the same
+    lines as ``tiktok-audiences validate --stack``) before declaring anything. ``opts`` applies
+    to every resource (a parent, a provider, protect ...).
+    """
+    import pulumi
+
+    from pulumi_tiktok_audiences.resources import AppActivityAudience
+
+    name = stack if stack is not None else pulumi.get_stack()
+    resolved = resolve_catalog(path, name)
+    if resolved.problems:
+        count = len(resolved.problems)
+        raise CatalogError(
+            f"{path} has {count} problem{'s' if count > 1 else ''} for stack {name}:\n"
+            + "\n".join(f"  {problem}" for problem in resolved.problems)
+        )
+    for warning in resolved.warnings:
+        pulumi.log.warn(str(warning))
+    return {
+        key: AppActivityAudience(
+            key,
+            advertiser_id=audience.spec.advertiser_id,
+            name=audience.spec.name,
+            app_ids=audience.spec.app_ids,
+            include=audience.spec.include,
+            exclude=audience.spec.exclude,
+            auto_refresh=audience.spec.auto_refresh,
+            retention_in_days=audience.spec.retention_in_days,
+            audience_sub_type=audience.spec.audience_sub_type,
+            match=audience.spec.match,
+            adopt_audience_id=audience.adopt_audience_id,
+            opts=opts,
+        )
+        for key, audience in resolved.audiences[name].items()
+    }
