@@ -34,12 +34,11 @@ def test_the_catalog_is_valid_for_every_stack() -> None:
     assert advertisers["dev"].isdisjoint(advertisers["prod"])
 
 
-def test_the_readme_catalog_is_valid() -> None:
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Audiences as reviewed configuration") :]
-    block = re.search(r"```yaml\n(.*?)```", section, re.DOTALL)
+def test_the_marketer_guide_catalog_is_valid() -> None:
+    guide = (REPO_ROOT / "docs" / "guides" / "marketer.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(.*?)```", guide, re.DOTALL)
     assert block is not None
-    resolved = resolve_text(block.group(1), "README.md")
+    resolved = resolve_text(block.group(1), "marketer.md")
     assert resolved.problems == ()
     assert resolved.audiences["prod"]["lapsed-purchasers"].adopt_audience_id is not None
 

@@ -33,7 +33,7 @@ APP = "6400000001"
 AD_GROUP_TYPE = "example:ads:AdGroup"
 
 
-README = Path(__file__).parents[2] / "README.md"
+GUIDE = Path(__file__).parents[2] / "docs" / "guides" / "platform-engineer.md"
 
 
 def _use(mocks: pulumi.runtime.Mocks, config: dict[str, str] | None = None) -> None:
@@ -209,10 +209,10 @@ def test_functions_of_other_providers_say_how_to_answer_them() -> None:
         mocks.call(pulumi.runtime.MockCallArgs("example:ads:getCampaign", {}, ""))
 
 
-def test_the_readme_example_passes() -> None:
-    section = README.read_text().split("## Testing your program", 1)[1].split("\n## ", 1)[0]
+def test_the_guide_example_passes() -> None:
+    section = GUIDE.read_text().split("## Testing your program", 1)[1].split("\n## ", 1)[0]
     code = re.search(r"```python\n(.*?)```", section, re.DOTALL)
     assert code is not None
     namespace: dict[str, Any] = {}
-    exec(compile(code[1], str(README), "exec"), namespace)
+    exec(compile(code[1], str(GUIDE), "exec"), namespace)
     namespace["test_lapsed_buyers"]()

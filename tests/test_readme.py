@@ -1,0 +1,90 @@
+"""README.md is the newcomer's page: short, and every command and example in it works as written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+
+from pulumi_tiktok_audiences.catalog import resolve_text
+from pulumi_tiktok_audiences.testing import AudienceMocks
+
+ROOT = Path(__file__).parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _section(title: str) -> str:
+    return README.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def _block(section: str, language: str) -> str:
+    found = re.search(rf"```{language}\n(.*?)```", section, re.DOTALL)
+    assert found is not None, f"no {language} block"
+    return found.group(1)
+
+
+def test_the_readme_is_a_page_a_newcomer_finishes() -> None:
+    assert len(README.splitlines()) <= 250
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    commands = re.findall(r"```bash\n(.*?)\n```", _section("Two commands"), re.DOTALL)
+    assert commands[0] == "scripts/up"
+    assert commands[1] in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_the_readme_links_point_at_files_that_exist() -> None:
+    targets = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", README)
+    local = [t for t in targets if not t.startswith("http")]
+    assert local, "the README links to the documentation"
+    assert [t for t in local if not (ROOT / t).exists()] == []
+
+
+def test_the_yaml_quick_start_is_a_valid_catalog_with_the_four_seed_segments() -> None:
+    resolved = resolve_text(_block(_section("Quick start: a YAML catalog"), "yaml"), "README.md")
+    assert resolved.problems == ()
+    dev = resolved.audiences["dev"]
+    assert sorted(dev) == [
+        "active-no-recent-purchase",
+        "cart-abandoners",
+        "installed-not-launched",
+        "lapsed-purchasers",
+    ]
+    assert {a.spec.advertiser_id for a in resolved.audiences["prod"].values()} == {"7000000000000000002"}
+
+
+def test_the_explain_line_the_readme_quotes_is_what_explain_says() -> None:
+    section = _section("Quick start: a YAML catalog")
+    resolved = resolve_text(_block(section, "yaml"), "README.md")
+    quoted = re.search(r"#   lapsed-purchasers: (.*?)\n#   (.*?)\n", section)
+    assert quoted is not None
+    summary = resolved.audiences["dev"]["lapsed-purchasers"].spec.summary()
+    assert summary == f"{quoted.group(1)} {quoted.group(2)}"
+
+
+@pulumi.runtime.test
+def test_the_python_quick_start_runs_under_the_providers_checks() -> Any:
+    pulumi.runtime.set_mocks(AudienceMocks(), project="shop", stack="dev", preview=False)
+    namespace: dict[str, Any] = {}
+    exec(compile(_block(_section("Quick start: Python"), "python"), "README.md", "exec"), namespace)
+    lapsed = namespace["lapsed"]
+
+    def check(values: list[Any]) -> None:
+        audience_id, summary, targetable = values
+        assert audience_id.isdigit()
+        assert summary == (
+            "People who purchased in app 6400000001 in the last 30 days, except those who purchased in "
+            "the last 7 days."
+        )
+        assert targetable is False
+
+    return pulumi.Output.all(lapsed.id, lapsed.summary, lapsed.targetable).apply(check)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_mocks() -> Any:
+    yield
+    pulumi.runtime.settings.SETTINGS.monitor = None  # no mocks leak into other tests' programs
