@@ -9,7 +9,6 @@ its stderr.
 from __future__ import annotations
 
 import threading
-import time
 
 from pulumi.dynamic.dynamic import serialize_provider
 from pydantic import SecretStr
@@ -27,6 +26,7 @@ from pulumi_tiktok_audiences.provider import AppActivity, props_from_spec
 from pulumi_tiktok_audiences.settings import ENDPOINT_KEY, TOKEN_KEY
 from pulumi_tiktok_audiences.spec import AudienceSpec
 from tests.harness.host import ProviderHost, secret
+from tests.harness.waiting import GENEROUS_SECONDS, wait_until
 from tests.ratelimit.helpers import SAME_APP_TOKEN, codes
 
 HOST_TOKEN = "tok-host-SECRET-q8Zr-DO-NOT-LEAK"  # distinctive, to find any leak
@@ -61,12 +61,14 @@ def test_a_suspension_waited_out_in_the_host_is_announced_on_its_stderr() -> Non
             created: list[str] = []
             deploy = threading.Thread(target=lambda: created.append(host.create(URN, inputs)[0]))
             deploy.start()
-            deadline = time.monotonic() + 60
             # Refused, 1 s, refused, 2 s (announced), refused: then let the suspension end.
-            while emulator.request_counts().get(constants.PATH_LIST, 0) < 3 and time.monotonic() < deadline:
-                time.sleep(0.1)
+            wait_until(
+                lambda: emulator.request_counts().get(constants.PATH_LIST, 0) >= 3,
+                "the host tried the listing three times during the suspension",
+            )
             emulator.clock.advance(constants.QPM_SUSPENSION_SECONDS)
-            deploy.join(timeout=60)
+            deploy.join(GENEROUS_SECONDS)
+            assert not deploy.is_alive(), "the create did not return once the suspension ended"
         finally:
             stderr = host.close()
         assert created, "the create converged once the suspension ended"
