@@ -9,7 +9,7 @@ import math
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -205,28 +205,58 @@ class _PausedListing:
 
     def iter_audiences(self, _advertiser_id: str, **_: Any) -> Iterator[AudienceSummary]:
         self.listing.set()
-        self.release.wait(10)
+        assert self.release.wait(60), "the test never released the listing"
         yield from self.before
 
     def list_audiences(self, _advertiser_id: str, *, audience_ids: list[str]) -> list[AudienceSummary]:
         return [a for a in self.after if a.audience_id in audience_ids]
 
 
+class _ObservedLock:
+    """A lock that tells when a thread had to wait for it (a second thread arrived while it was held)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.contended = threading.Event()
+
+    def __enter__(self) -> None:
+        if not self._lock.acquire(blocking=False):
+            self.contended.set()
+            self._lock.acquire()
+
+    def __exit__(self, *_: object) -> None:
+        self._lock.release()
+
+
+class _ObservedCache(AudienceCache):
+    """The cache with one observed lock for every advertiser."""
+
+    def __init__(self, client: Any) -> None:
+        super().__init__(client)
+        self.lock = _ObservedLock()
+
+    def _lock(self, advertiser_id: str) -> threading.Lock:
+        return cast(threading.Lock, self.lock)
+
+
 def test_a_write_during_a_listing_is_not_hidden_by_it() -> None:
     old = AudienceSummary.model_validate({"audience_id": "1", "name": "before"})
     new = AudienceSummary.model_validate({"audience_id": "1", "name": "after"})
     client = _PausedListing(before=[old], after=[new])
-    cache = AudienceCache(client)  # type: ignore[arg-type]
+    cache = _ObservedCache(client)
     reader = threading.Thread(target=cache.get, args=(DEFAULT_ADVERTISER_ID, "2"))
     reader.start()
-    assert client.listing.wait(10)
+    assert client.listing.wait(60), "the reader never started its listing"
 
     # The write lands after the listing read its page: the snapshot will hold the old name.
     writer = threading.Thread(target=cache.forget, args=(DEFAULT_ADVERTISER_ID, "1"))
     writer.start()
-    writer.join(0.1)  # forget waits for the listing instead of running before it is stored
+    # forget must wait for the listing instead of running before it is stored: the interleaving is
+    # forced by releasing the listing only once the writer is seen waiting for the advertiser's lock.
+    assert cache.lock.contended.wait(60), "forget did not wait for the listing in progress"
     client.release.set()
-    reader.join(10)
-    writer.join(10)
+    for thread in (reader, writer):
+        thread.join(60)
+        assert not thread.is_alive(), "a cache call is still blocked"
 
     assert name_of(cache.get(DEFAULT_ADVERTISER_ID, "1")) == "after"
