@@ -25,7 +25,8 @@ none is counted as an API request):
 * request counts per endpoint path: ``request_counts()`` | ``GET /requests``;
   ``reset_request_counts()`` | ``POST /requests/reset``
 * faults: ``inject_fault(path=None, *, code=None, http_status=None, latency=0.0, drop=False,
-  count=None, probability=None, seed=None) -> fault_id`` | ``POST /faults`` with the same fields;
+  hold=None, count=None, probability=None, seed=None) -> fault_id`` | ``POST /faults`` with the same
+  fields but ``hold`` (a ``threading.Event``: Python only);
   ``faults()`` | ``GET /faults``; ``clear_faults()`` | ``POST /faults/clear`` (details in faults.py)
 * rate limit (token bucket, past it 40100): ``set_rate_limit(token, per_second, burst)`` |
   ``POST /rate_limit {"token"?, "per_second", "burst"}`` (no token: every token);

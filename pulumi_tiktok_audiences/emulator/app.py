@@ -133,6 +133,8 @@ class EmulatorApp:
         fault = self._emulator.fault_injector.draw(endpoint.path) or FaultAction()
         if fault.latency:
             time.sleep(fault.latency)
+        if fault.hold is not None:
+            fault.hold.wait()
         if fault.code is not None:
             return self._envelope(fault.code, f"injected fault: code {fault.code}"), False
         if fault.http_status is not None:

@@ -6,6 +6,7 @@ same controls over HTTP under ``/_emulator/``.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -109,6 +110,7 @@ class Emulator:
         http_status: int | None = None,
         latency: float = 0.0,
         drop: bool = False,
+        hold: threading.Event | None = None,
         count: int | None = None,
         probability: float | None = None,
         seed: int | None = None,
@@ -120,6 +122,7 @@ class Emulator:
             http_status=http_status,
             latency=latency,
             drop=drop,
+            hold=hold,
             count=count,
             probability=probability,
             seed=seed,

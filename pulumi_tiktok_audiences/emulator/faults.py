@@ -3,7 +3,9 @@
 A fault applies to one endpoint path (or all) and does one of: answer a TikTok error ``code`` (HTTP
 200 envelope, the request is not processed), answer an HTTP 5xx ``http_status`` (not processed), or
 ``drop`` the response after the request was processed and its write committed (the client gets no
-answer). Any of these, or a fault on its own, may add ``latency`` seconds first. It fires on the next
+answer). Any of these, or a fault on its own, may add ``latency`` seconds first, or ``hold`` the
+request until a ``threading.Event`` is set (Python API only: a test then orders a slow answer against
+a client's timeout by events, not by guessing durations on a busy machine). It fires on the next
 ``count`` matching requests, or with ``probability`` (drawn from a ``seed``ed generator, so runs repeat),
 or both (at most ``count`` times). Faults are checked in the order they were added; the first that
 fires wins.
@@ -28,6 +30,7 @@ class FaultAction:
     http_status: int | None = None
     latency: float = 0.0
     drop: bool = False
+    hold: threading.Event | None = None
 
 
 @dataclass
@@ -47,6 +50,7 @@ class _Fault:
             "http_status": self.action.http_status,
             "latency": self.action.latency,
             "drop": self.action.drop,
+            "held": self.action.hold is not None,
             "remaining": self.remaining,
             "probability": self.probability,
         }
@@ -74,6 +78,7 @@ class FaultInjector:
         http_status: int | None = None,
         latency: float = 0.0,
         drop: bool = False,
+        hold: threading.Event | None = None,
         count: int | None = None,
         probability: float | None = None,
         seed: int | None = None,
@@ -82,8 +87,8 @@ class FaultInjector:
         outcomes = [code is not None, http_status is not None, drop]
         if sum(outcomes) > 1:
             raise ValueError("give at most one of code, http_status and drop")
-        if not any(outcomes) and latency <= 0:
-            raise ValueError("give code, http_status, drop or a positive latency")
+        if not any(outcomes) and latency <= 0 and hold is None:
+            raise ValueError("give code, http_status, drop, hold or a positive latency")
         if code is not None and code == constants.CODE_OK:
             raise ValueError("code must be a TikTok error code, not 0")
         if http_status is not None and not 500 <= http_status <= 599:
@@ -102,7 +107,7 @@ class FaultInjector:
             fault = _Fault(
                 fault_id=self._next_id,
                 path=path,
-                action=FaultAction(code, http_status, latency, drop),
+                action=FaultAction(code, http_status, latency, drop, hold),
                 remaining=count,
                 probability=probability,
                 rng=random.Random(seed),  # noqa: S311 - reproducible test faults, not security

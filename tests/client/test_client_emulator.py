@@ -8,7 +8,7 @@ emulator's injected faults: a lost create is reported, not repeated.
 from __future__ import annotations
 
 import logging
-import time
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -35,6 +35,7 @@ from pulumi_tiktok_audiences.emulator import (
     Emulator,
 )
 from tests.client.helpers import FakeClock, fast_policy, lookalike_payload, minimal_app_payload
+from tests.harness.waiting import wait_until
 
 ADVERTISER = DEFAULT_ADVERTISER_ID
 
@@ -231,17 +232,25 @@ def test_a_persistent_rate_limit_exhausts_the_retries(setup: Setup) -> None:
 
 
 def test_a_slow_answer_times_out_and_a_create_is_then_not_resent() -> None:
+    """Held answers: the emulator keeps each slow request until the client has given up on it, so the
+    order (timeout first, TikTok's processing after) is forced, whatever the machine's load. The
+    timeout only has to outlast the answers that are not held, hence a generous one."""
+    slow_list, slow_create = threading.Event(), threading.Event()
     with Emulator() as emulator, emulator.serve() as server:
-        client = TikTokClient(DEFAULT_TOKEN, base_url=server.url, retry=fast_policy(FakeClock()), timeout=0.2)
-        with client:
-            emulator.inject_fault(constants.PATH_LIST, latency=0.5, count=1)
-            assert client.list_audiences(ADVERTISER) == []  # the read timed out once, then succeeded
-            emulator.inject_fault(constants.PATH_RULE_CREATE, latency=0.5, count=1)
-            with pytest.raises(OutcomeUnknownError, match="ReadTimeout"):
-                client.create_rule_audience(minimal_app_payload("slow"))
+        client = TikTokClient(DEFAULT_TOKEN, base_url=server.url, retry=fast_policy(FakeClock()), timeout=2.0)
+        try:
+            with client:
+                emulator.inject_fault(constants.PATH_LIST, hold=slow_list, count=1)
+                assert client.list_audiences(ADVERTISER) == []  # the read timed out once, then succeeded
+                assert emulator.request_counts()[constants.PATH_LIST] == 2
+                emulator.inject_fault(constants.PATH_RULE_CREATE, hold=slow_create, count=1)
+                with pytest.raises(OutcomeUnknownError, match="ReadTimeout"):
+                    client.create_rule_audience(minimal_app_payload("slow"))
+                assert emulator.audiences(ADVERTISER) == []  # still held: not processed yet
+        finally:
+            slow_list.set()
+            slow_create.set()
         # The server went on to create it: resending would have made a duplicate.
-        deadline = time.monotonic() + 5.0
-        while not emulator.audiences(ADVERTISER) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: bool(emulator.audiences(ADVERTISER)), "the held create was processed")
         assert [a["name"] for a in emulator.audiences(ADVERTISER)] == ["slow"]
         assert emulator.request_counts()[constants.PATH_RULE_CREATE] == 1

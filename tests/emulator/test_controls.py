@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from types import SimpleNamespace
 from typing import Any
 
@@ -21,6 +22,7 @@ from pulumi_tiktok_audiences.emulator import (
 from pulumi_tiktok_audiences.emulator import app as app_module
 from tests.emulator.conftest import START, in_process_client
 from tests.emulator.helpers import Api, create_body
+from tests.harness.waiting import wait_until
 
 A1 = DEFAULT_ADVERTISER_ID
 LIST = {"advertiser_id": A1}
@@ -87,6 +89,22 @@ def test_latency_fault_sleeps_then_answers(
     answer = api.get(c.PATH_GET, advertiser_id=A1, custom_audience_ids=["7300000000000000001"])
     assert answer["code"] == c.CODE_DMP_ERROR
     assert slept == [2.5, 0.5]
+
+
+def test_hold_fault_keeps_the_request_until_its_event_is_set(api: Api, emulator: Emulator) -> None:
+    held = threading.Event()
+    emulator.inject_fault(c.PATH_RULE_CREATE, hold=held, count=1)
+    assert emulator.faults()[0]["held"] is True
+    answers: list[dict[str, Any]] = []
+    caller = threading.Thread(target=lambda: answers.append(api.post(c.PATH_RULE_CREATE, create_body())))
+    caller.start()
+    wait_until(lambda: emulator.request_counts().get(c.PATH_RULE_CREATE) == 1, "the create arrived")
+    assert emulator.audiences() == []  # counted, not processed while held
+    assert answers == []
+    held.set()
+    caller.join(60)
+    assert [a["code"] for a in answers] == [0]
+    assert len(emulator.audiences()) == 1
 
 
 def test_drop_fault_in_process_commits_the_write_then_drops(api: Api, emulator: Emulator) -> None:
