@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from pulumi_tiktok_audiences.settings import ENDPOINT_ENV, TOKEN_ENV
+
 if TYPE_CHECKING:
     from pulumi_tiktok_audiences.catalog import CatalogAudience, Problem, ResolvedCatalog
 
@@ -167,6 +169,8 @@ def count(number: int, noun: str) -> str:
 
 # --- TikTok's API -----------------------------------------------------------------------------
 
+DEFAULT_ENDPOINT = "production"
+
 
 def check_endpoint(ctx: click.Context, param: click.Parameter, value: str) -> str:
     from pulumi_tiktok_audiences.client import resolve_base_url
@@ -179,6 +183,48 @@ def check_endpoint(ctx: click.Context, param: click.Parameter, value: str) -> st
     except ValueError as exc:
         raise click.BadParameter(f"{exc}, or {LOCAL}") from None
     return value
+
+
+def api_options(note: str = "") -> Callable[[F], F]:
+    """``--endpoint`` and ``--token`` of every command that talks to TikTok, resolved the same way:
+    the flag, then TIKTOK_ENDPOINT / TIKTOK_ACCESS_TOKEN (as the provider reads them), then
+    production (the token has no default)."""
+    endpoint = click.option(
+        "--endpoint",
+        default=DEFAULT_ENDPOINT,
+        envvar=ENDPOINT_ENV,
+        show_envvar=True,
+        show_default=True,
+        callback=check_endpoint,
+        help="production, sandbox, local (the embedded emulator in .tiktok-emulator/) or an http(s) URL; "
+        "the provider reads the same variable.",
+    )
+    token = click.option(
+        "--token",
+        envvar=TOKEN_ENV,
+        show_envvar=True,
+        metavar="TOKEN",
+        help="TikTok access token. Prefer the environment variable (flags show in process lists)"
+        + (f"; {note}." if note else "."),
+    )
+
+    def decorate(function: F) -> F:
+        return endpoint(token(function))
+
+    return decorate
+
+
+def require_token(token: str | None, endpoint: str, *, ask: bool = False) -> str | None:
+    """The token a command needs: none for the embedded emulator; else asked for (hidden) when
+    ``ask`` and on a terminal, or a usage error naming both ways to give it."""
+    from pulumi_tiktok_audiences.settings import LOCAL
+
+    if token or endpoint == LOCAL:
+        return token
+    if ask and sys.stdin.isatty():
+        answer: str = click.prompt("TikTok access token", hide_input=True)
+        return answer
+    raise click.UsageError(f"no access token: set {TOKEN_ENV} or pass --token")
 
 
 def check_id(ctx: click.Context, param: click.Parameter, value: str) -> str:

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import click
 
-from pulumi_tiktok_audiences.cli.common import check_endpoint, check_id, command, examples
-from pulumi_tiktok_audiences.settings import TOKEN_ENV
+from pulumi_tiktok_audiences.cli.common import api_options, check_id, command, examples
 
 
 def _check_ids(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(check_id(ctx, param, item) for item in value)
-
-
-def _check_optional_endpoint(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    return None if value is None else check_endpoint(ctx, param, value)
 
 
 @command(
@@ -22,12 +17,7 @@ def _check_optional_endpoint(ctx: click.Context, param: click.Parameter, value: 
         "tiktok-audiences doctor --endpoint local --format json",
     )
 )
-@click.option(
-    "--endpoint",
-    callback=_check_optional_endpoint,
-    help="production, sandbox, local or an http(s) URL (default: TIKTOK_ENDPOINT, else production).",
-)
-@click.option("--token", envvar=TOKEN_ENV, show_envvar=True, metavar="TOKEN", help="TikTok access token.")
+@api_options(note="without one, only the settings are checked")
 @click.option(
     "--advertiser-id",
     "advertiser_ids",
@@ -61,7 +51,7 @@ def _check_optional_endpoint(ctx: click.Context, param: click.Parameter, value: 
 @click.pass_context
 def doctor(
     ctx: click.Context,
-    endpoint: str | None,
+    endpoint: str,
     token: str | None,
     advertiser_ids: tuple[str, ...],
     developer_app_id: str | None,

@@ -11,8 +11,14 @@ from pathlib import Path
 
 import click
 
-from pulumi_tiktok_audiences.cli.common import check_endpoint, check_id, command, examples, stack_option
-from pulumi_tiktok_audiences.settings import ENDPOINT_ENV, TOKEN_ENV
+from pulumi_tiktok_audiences.cli.common import (
+    api_options,
+    check_id,
+    command,
+    examples,
+    require_token,
+    stack_option,
+)
 
 
 def _check_writable(output: Path, force: bool) -> None:
@@ -61,24 +67,7 @@ def _announced_retries() -> Iterator[None]:
 @click.option(
     "--advertiser-id", required=True, metavar="ID", callback=check_id, help="The ad account to read."
 )
-@click.option(
-    "--endpoint",
-    default="production",
-    envvar=ENDPOINT_ENV,
-    show_envvar=True,
-    show_default=True,
-    callback=check_endpoint,
-    help="production, sandbox, local (the embedded emulator in .tiktok-emulator/) or an http(s) URL; "
-    "the provider reads the same variable.",
-)
-@click.option(
-    "--token",
-    envvar=TOKEN_ENV,
-    show_envvar=True,
-    metavar="TOKEN",
-    help="TikTok access token. Prefer the environment variable (flags show in process lists); "
-    "asked for, hidden, when missing.",
-)
+@api_options(note="asked for, hidden, when missing")
 @stack_option(
     "Write the account and the adoptions under stacks.NAME, for a catalog that serves several stacks."
 )
@@ -111,10 +100,7 @@ def import_(
 
     if output is not None:
         _check_writable(output, force)
-    if not token and endpoint != LOCAL:
-        if not sys.stdin.isatty():
-            raise click.UsageError(f"no access token: set {TOKEN_ENV} or pass --token")
-        token = click.prompt("TikTok access token", hide_input=True)
+    token = require_token(token, endpoint, ask=True)
     source = f"the local emulator ({LOCAL_DB})" if endpoint == LOCAL else resolve_base_url(endpoint)
     click.echo(f"Reading advertiser {advertiser_id} from {source}", err=True)
     with ProviderSettings.for_command(token, endpoint).make_client() as client, _announced_retries():

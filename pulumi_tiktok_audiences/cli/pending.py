@@ -6,8 +6,7 @@ from typing import Any
 
 import click
 
-from pulumi_tiktok_audiences.cli.common import check_endpoint, command, examples
-from pulumi_tiktok_audiences.settings import TOKEN_ENV
+from pulumi_tiktok_audiences.cli.common import api_options, command, examples, require_token
 
 
 @command(
@@ -23,20 +22,7 @@ from pulumi_tiktok_audiences.settings import TOKEN_ENV
     show_default=True,
     help="The output of `pulumi stack export --show-secrets` (default: read from stdin).",
 )
-@click.option(
-    "--endpoint",
-    default="production",
-    show_default=True,
-    callback=check_endpoint,
-    help="production, sandbox, local (the embedded emulator in .tiktok-emulator/) or an http(s) URL.",
-)
-@click.option(
-    "--token",
-    envvar=TOKEN_ENV,
-    show_envvar=True,
-    metavar="TOKEN",
-    help="TikTok access token. Prefer the environment variable (flags show in process lists).",
-)
+@api_options()
 @click.option("--stack", metavar="NAME", help="Pass --stack NAME to the printed `pulumi refresh`.")
 @click.option("--run", is_flag=True, help="Run the `pulumi refresh` command instead of printing it.")
 @click.pass_context
@@ -55,7 +41,7 @@ def pending(
     import subprocess
 
     from pulumi_tiktok_audiences import pending as pending_creates
-    from pulumi_tiktok_audiences.settings import LOCAL, ProviderSettings
+    from pulumi_tiktok_audiences.settings import ProviderSettings
 
     try:
         export = json.load(stack_file)
@@ -67,9 +53,8 @@ def pending(
     if not found:
         click.echo("No pending creates of audiences in this stack: nothing to recover.", err=True)
         return
-    if not token and endpoint != LOCAL:
-        raise click.UsageError(f"no access token: set {TOKEN_ENV} or pass --token")
-    with ProviderSettings(access_token=token, endpoint=endpoint).make_client() as client:
+    token = require_token(token, endpoint)
+    with ProviderSettings.for_command(token, endpoint).make_client() as client:
         findings = [pending_creates.find(client, p, held) for p in found]
     for finding in findings:
         if finding.audience_id is not None:
