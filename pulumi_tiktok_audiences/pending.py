@@ -1,11 +1,13 @@
-"""Pending creates of an interrupted ``pulumi up``: find each one's audience, and the command that records it.
+"""Pending creates of an interrupted ``pulumi up``: find each one's audience on TikTok.
 
 When the CLI dies while a create runs, the checkpoint keeps a pending ``creating`` operation and
-the audience, if TikTok made it, is outside the stack. Pulumi's own way back is
-``pulumi refresh --import-pending-creates URN ID`` (reference: pulumi-dynamic-providers.md
-§9.10). This module reads ``pulumi stack export`` and, for each pending create of this package's
-audience types, looks on TikTok for the audience with the declared advertiser, name and rules that
-the stack does not already hold: exactly one is the answer; none or several are reported by name.
+the audience, if TikTok made it, is outside the stack. This module reads ``pulumi stack export``
+and, for each pending create of this package's audience types, looks on TikTok (reads only) for
+the audience with the declared advertiser, name and rules that the stack does not already hold:
+exactly one is the answer; none or several are reported by name. repair.py then writes the
+checkpoint that records the answers; ``refresh_command`` prints Pulumi's own
+``pulumi refresh --import-pending-creates URN ID``, which the engine source suggests does not
+record anything (reference: pulumi-dynamic-providers.md §10.1), kept as an unverified alternative.
 """
 
 from __future__ import annotations
@@ -17,8 +19,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pulumi_tiktok_audiences.errors import TikTokAudiencesError
-from pulumi_tiktok_audiences.providers.app_activity import declared_audience, spec_from_props
-from pulumi_tiktok_audiences.providers.lookalike import declared_lookalike, lookalike_spec
+from pulumi_tiktok_audiences.providers.app_activity import SPEC_KEYS, declared_audience, spec_from_props
+from pulumi_tiktok_audiences.providers.lookalike import (
+    LOOKALIKE_SPEC_KEYS,
+    declared_lookalike,
+    lookalike_spec,
+)
 from pulumi_tiktok_audiences.reading import UnverifiableAudienceError
 from pulumi_tiktok_audiences.recovery import describe, matching
 
@@ -32,6 +38,11 @@ RECOGNISERS: Mapping[str, Callable[[dict[str, Any]], Declared]] = {
     f"{_TYPE_PREFIX}LookalikeAudience": lambda inputs: declared_lookalike(lookalike_spec(inputs)),
 }
 """Resource types whose create makes an audience (a share's create makes nothing to find)."""
+_RECOGNISED_BY: Mapping[str, tuple[str, ...]] = {
+    f"{_TYPE_PREFIX}AppActivityAudience": SPEC_KEYS,
+    f"{_TYPE_PREFIX}LookalikeAudience": LOOKALIKE_SPEC_KEYS,
+}
+"""The inputs each recogniser reads: only these must be readable (other secrets may stay encrypted)."""
 _SECRET_SIG = "4dabf18193072939515e22adb298388d"  # noqa: S105 - how `pulumi stack export` marks a secret
 
 
@@ -41,11 +52,12 @@ class StackExportError(TikTokAudiencesError):
 
 @dataclass(frozen=True)
 class PendingCreate:
-    """One pending ``creating`` operation of the checkpoint."""
+    """One pending ``creating`` operation of the checkpoint, at ``operation`` in its list."""
 
     urn: str
     type: str
     inputs: dict[str, Any]
+    operation: int
 
 
 @dataclass
@@ -56,6 +68,8 @@ class Finding:
     audience_id: str | None = None
     problem: str = ""
     candidates: list[str] = field(default_factory=list)
+    absent: bool = False
+    """No audience matches: the create never reached TikTok, so nothing needs recording."""
 
 
 def pending_creates(export: Any) -> tuple[list[PendingCreate], set[str]]:
@@ -69,9 +83,9 @@ def pending_creates(export: Any) -> tuple[list[PendingCreate], set[str]]:
     held = {str(r["id"]) for r in deployment.get("resources") or [] if r.get("id")}
     pending = [
         PendingCreate(
-            str(op["resource"]["urn"]), str(op["resource"]["type"]), op["resource"].get("inputs") or {}
+            str(op["resource"]["urn"]), str(op["resource"]["type"]), op["resource"].get("inputs") or {}, i
         )
-        for op in deployment.get("pending_operations") or []
+        for i, op in enumerate(deployment.get("pending_operations") or [])
         if op.get("type") == "creating" and op.get("resource", {}).get("type") in RECOGNISERS
     ]
     return pending, held
@@ -79,12 +93,16 @@ def pending_creates(export: Any) -> tuple[list[PendingCreate], set[str]]:
 
 def find(client: TikTokClient, pending: PendingCreate, held: set[str]) -> Finding:
     """The audience a pending create made: same advertiser, name and rules, not held by the stack."""
+    needed = {k: v for k, v in pending.inputs.items() if k in _RECOGNISED_BY[pending.type]}
     try:
-        inputs = _revealed(pending.inputs)
-    except _EncryptedError:
+        inputs = _revealed(needed)
+    except _EncryptedError as exc:
         return Finding(
             pending,
-            problem="its inputs are encrypted in the export: run `pulumi stack export --show-secrets`",
+            problem=f"its input {exc} is a secret the export holds encrypted, so it cannot be matched: "
+            "run `pulumi stack export --show-secrets | tiktok-audiences pending` to find its audience "
+            "(that prints the id and writes nothing), then either delete that audience in TikTok Ads "
+            "Manager or, for an App Activity audience, set adopt_audience_id to it",
         )
     try:
         declared = RECOGNISERS[pending.type](inputs)
@@ -104,6 +122,7 @@ def find(client: TikTokClient, pending: PendingCreate, held: set[str]) -> Findin
     if not found:
         return Finding(
             pending,
+            absent=True,
             problem=f"advertiser {declared.advertiser_id} has no {declared.kind} {declared.name!r} with the "
             "declared rules outside the stack: the create did not happen; clear it with "
             "`pulumi refresh --clear-pending-creates`, then run `pulumi up`",
@@ -134,17 +153,28 @@ def shell_text(command: list[str]) -> str:
 
 
 class _EncryptedError(Exception):
-    """A secret of the export that was not exported with ``--show-secrets``."""
+    """A secret of the export that was not exported with ``--show-secrets`` (the message: where)."""
 
 
-def _revealed(value: Any) -> Any:
+def _revealed(value: Any, where: str = "") -> Any:
     """``value`` with each secret of an export replaced by its plaintext (``--show-secrets``)."""
     if isinstance(value, dict):
         if _SECRET_SIG in value:
             if "plaintext" not in value:
-                raise _EncryptedError
-            return _revealed(json.loads(value["plaintext"]))
-        return {k: _revealed(v) for k, v in value.items()}
+                raise _EncryptedError(where)
+            return _revealed(json.loads(value["plaintext"]), where)
+        return {k: _revealed(v, f"{where}.{k}" if where else k) for k, v in value.items()}
     if isinstance(value, list):
-        return [_revealed(v) for v in value]
+        return [_revealed(v, f"{where}[{i}]") for i, v in enumerate(value)]
     return value
+
+
+def holds_plaintext_secret(value: Any) -> bool:
+    """Whether an export holds a decrypted secret (``pulumi stack export --show-secrets``)."""
+    if isinstance(value, dict):
+        if _SECRET_SIG in value and "plaintext" in value:
+            return True
+        return any(holds_plaintext_secret(v) for v in value.values())
+    if isinstance(value, list):
+        return any(holds_plaintext_secret(v) for v in value)
+    return False

@@ -193,7 +193,7 @@ def test_an_interrupted_deployments_audience_is_found_for_its_pending_create(
     orphan = tiktok.create_rule_audience(spec_from_props(inputs).to_create_payload())
     held = tiktok.create_rule_audience(spec_from_props(inputs).to_create_payload())
     waiting = PendingCreate(
-        "urn:pulumi:dev::p::t::a", f"{pending_module._TYPE_PREFIX}AppActivityAudience", inputs
+        "urn:pulumi:dev::p::t::a", f"{pending_module._TYPE_PREFIX}AppActivityAudience", inputs, 0
     )
     assert pending_module.find(tiktok, waiting, {held}).audience_id == orphan
     assert create(provider, **MIXED) not in {orphan, held}
