@@ -65,33 +65,42 @@ def _github_line(problem: Problem) -> str:
 @format_option(
     "github", help_text="github: annotations on the pull request's lines; json: one object for programs."
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Warnings fail too (exit status 1): for a CI gate that keeps the catalog free of them.",
+)
 @click.pass_context
-def validate(ctx: click.Context, file: str, stack: str | None, output_format: str) -> None:
+def validate(ctx: click.Context, file: str, stack: str | None, output_format: str, strict: bool) -> None:
     """Check an audience catalog offline, as `pulumi preview` would.
 
     Prints one line per problem, in file order, FILE:LINE: property.path: what is wrong and what
     to do, and exits with status 1 if there is any. Warnings (almost surely a mistake, but
-    deployable) are printed too and do not change the exit status.
+    deployable) are printed too and do not change the exit status, unless --strict.
     """
     resolved = resolve(file, stack)
     report = resolved.report()
     audience_count = len({key for audiences in resolved.audiences.values() for key in audiences})
     stacks = [s for s in resolved.stacks if s is not None]
+    failing = resolved.problems + (resolved.warnings if strict else ())
     if output_format == "json":
         echo_json(
             {
                 "file": resolved.file,
                 "stacks": stacks,
                 "audiences": audience_count,
-                "ok": not resolved.problems,
+                "ok": not failing,
                 "problems": problems_json(report),
             }
         )
     else:
         for problem in report:
             click.echo(_github_line(problem) if output_format == "github" else str(problem))
-    if resolved.problems:
-        click.echo(f"{resolved.file}: {count(len(resolved.problems), 'problem')}", err=True)
+    if failing:
+        found = [count(len(resolved.problems), "problem")] if resolved.problems else []
+        if strict and resolved.warnings:
+            found.append(f"{count(len(resolved.warnings), 'warning')} (--strict: warnings fail)")
+        click.echo(f"{resolved.file}: {', '.join(found)}", err=True)
         ctx.exit(1)
     if output_format != "json":
         where = f" (stacks {', '.join(stacks)})" if stacks else ""
