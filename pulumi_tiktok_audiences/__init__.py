@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pulumi_tiktok_audiences.errors import InvalidArgumentsError
-from pulumi_tiktok_audiences.spec import AppEvent, AudienceSpec, EventRule
+from pulumi_tiktok_audiences.spec import AppEvent, AudienceSpec, EventRule, Purpose
 
 if TYPE_CHECKING:
     from pulumi_tiktok_audiences.resources import (
@@ -28,6 +28,7 @@ __all__ = [
     "EventRule",
     "InvalidArgumentsError",
     "LookalikeAudience",
+    "Purpose",
     "audience_size",
 ]
 

@@ -140,6 +140,8 @@ class AppActivityAudience(pulumi.dynamic.Resource, module="tiktok", name="AppAct
     auto_refresh: pulumi.Output[bool]
     retention_in_days: pulumi.Output[int | None]
     audience_sub_type: pulumi.Output[str]
+    purpose: pulumi.Output[str | None]
+    tracked_events: pulumi.Output[dict[str, list[str]] | None]
 
     def __init__(
         self,
@@ -157,6 +159,8 @@ class AppActivityAudience(pulumi.dynamic.Resource, module="tiktok", name="AppAct
         adopt_audience_id: pulumi.Input[str] | None = None,
         wait_until_targetable: pulumi.Input[bool] | None = None,
         readiness_timeout_seconds: pulumi.Input[float] | None = None,
+        purpose: pulumi.Input[str] | None = None,
+        tracked_events: pulumi.Input[Mapping[str, pulumi.Input[Strings]]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Declare an audience.
@@ -168,6 +172,10 @@ class AppActivityAudience(pulumi.dynamic.Resource, module="tiktok", name="AppAct
         dynamic providers (pulumi/pulumi#16175). ``wait_until_targetable`` (off by default) makes
         the create wait, up to ``readiness_timeout_seconds`` (600), until the audience has the 1,000
         people an ad group needs; a timeout deletes the new audience again and fails.
+        ``purpose`` (a :class:`~pulumi_tiktok_audiences.spec.Purpose`: acquisition, retargeting
+        or exclusion) and ``tracked_events`` (per app id, the events the measurement partner posts
+        back; default: the stack config ``tiktok:trackedEvents``) are for the guardrails: they are
+        stored, never sent to TikTok, and changing them changes nothing there.
         """
         props: dict[str, Any] = {
             "advertiser_id": advertiser_id,
@@ -182,6 +190,8 @@ class AppActivityAudience(pulumi.dynamic.Resource, module="tiktok", name="AppAct
             "adopt_audience_id": adopt_audience_id,
             "wait_until_targetable": wait_until_targetable,
             "readiness_timeout_seconds": readiness_timeout_seconds,
+            "purpose": purpose,
+            "tracked_events": tracked_events,
             # Outputs: declared so that Pulumi exposes them as attributes.
             "audience_id": None,
             "size": None,

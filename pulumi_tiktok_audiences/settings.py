@@ -9,6 +9,7 @@ the program process before ``configure()`` runs, and only in the host.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     import httpx
 
     from pulumi_tiktok_audiences.client import RetryPolicy, TikTokClient
+    from pulumi_tiktok_audiences.spec import TrackedEventPairs
 
 # Stack configuration keys (namespace "tiktok") and their environment fallbacks.
 TOKEN_KEY = "tiktok:accessToken"  # noqa: S105 - a config key, not a secret
@@ -34,6 +36,7 @@ RATE_KEY = "tiktok:requestsPerSecond"
 RATE_PER_MINUTE_KEY = "tiktok:requestsPerMinute"
 WAIT_KEY = "tiktok:rateLimitWaitSeconds"
 TIMEOUT_KEY = "tiktok:timeoutSeconds"
+TRACKED_EVENTS_KEY = "tiktok:trackedEvents"  # stack config only: it describes the stack's apps
 TOKEN_ENV = "TIKTOK_ACCESS_TOKEN"  # noqa: S105 - an env var name, not a secret
 ENDPOINT_ENV = "TIKTOK_ENDPOINT"
 ADVERTISER_ENV = "TIKTOK_ADVERTISER_ID"
@@ -77,6 +80,9 @@ class ProviderSettings:
     """How long one request may take (connect, send, wait for the answer); None: the client's
     default (30 s to answer, 10 s to connect). A create that times out after it was sent counts as a
     lost answer: the provider looks for the audience before it sends the create again."""
+    tracked_events: TrackedEventPairs | None = None
+    """The default ``tracked_events`` of App Activity audiences: per app id, the events the
+    measurement partner posts back to TikTok (``tiktok:trackedEvents``, a JSON object)."""
 
     @classmethod
     def resolve(cls, get: Callable[[str], Any], environ: Mapping[str, str] | None = None) -> ProviderSettings:
@@ -128,6 +134,7 @@ class ProviderSettings:
             timeout_seconds=_positive(
                 TIMEOUT_KEY, pick(TIMEOUT_KEY, TIMEOUT_ENV), "seconds", "default 30 s to answer"
             ),
+            tracked_events=_tracked_events(get(TRACKED_EVENTS_KEY)),
         )
         settings.pacing  # noqa: B018 - refuse rates above the tier now, not at the first request
         return settings
@@ -274,3 +281,27 @@ def _positive(
             expected = f"0 or {expected}"
         raise ConfigurationError(f"{key}: expected {expected}, got {text!r} ({hint})")
     return value
+
+
+def _tracked_events(value: object) -> TrackedEventPairs | None:
+    """``tiktok:trackedEvents``: a JSON object (Pulumi hands object config over as JSON text)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from pulumi_tiktok_audiences.spec import TrackedEvents, error_paths
+
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    example = '{"6400000001": ["INSTALL", "LAUNCH_APP", "PURCHASE"]}'
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ConfigurationError(
+                f"{TRACKED_EVENTS_KEY}: expected a JSON object of app id to events, e.g. {example} ({exc})"
+            ) from None
+    try:
+        pairs: TrackedEventPairs = TypeAdapter(TrackedEvents).validate_python(value)
+    except ValidationError as exc:
+        problems = "; ".join(f"{path}: {message}" if path else message for path, message in error_paths(exc))
+        raise ConfigurationError(f"{TRACKED_EVENTS_KEY}: {problems} (e.g. {example})") from None
+    return pairs

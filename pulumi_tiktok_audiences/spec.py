@@ -10,7 +10,7 @@ import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum, auto
-from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Self, TypeAlias
 
 from pydantic import (
     AfterValidator,
@@ -18,21 +18,26 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
     ModelWrapValidatorHandler,
     ValidationError,
     WithJsonSchema,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import InitErrorDetails, PydanticCustomError, core_schema
 
 from pulumi_tiktok_audiences import constants as c
 
 __all__ = [
+    "LOCAL_FIELDS",
     "LOOKBACK_DAYS_ALLOWED",
     "REPLACE_FIELDS",
     "AppEvent",
     "AudienceSpec",
     "EventRule",
+    "Purpose",
+    "TrackedEventPairs",
+    "TrackedEvents",
     "covered_includes",
     "error_paths",
     "property_path",
@@ -228,6 +233,78 @@ _AppIds = Annotated[
 ]
 
 
+class Purpose(StrEnum):
+    """What an audience is for. The guardrails decide by it, never by words in the audience's name."""
+
+    ACQUISITION = "acquisition"
+    """Ads that win new buyers: they must leave out people who purchased recently."""
+    RETARGETING = "retargeting"
+    """Ads that bring back people who already used the app."""
+    EXCLUSION = "exclusion"
+    """An audience ad groups leave out (recent purchasers, for instance)."""
+
+
+def _lower(value: object) -> object:
+    """Purposes in any case, as events are: "Acquisition" is acquisition."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+TrackedEventPairs: TypeAlias = tuple[tuple[str, tuple[AppEvent, ...]], ...]
+
+
+def _event_list(value: object) -> object:
+    if isinstance(value, str):  # pydantic would only say "a valid tuple"
+        raise PydanticCustomError(
+            "tracked_events", f"must be a list of events, e.g. [INSTALL, PURCHASE]; got the string {value!r}"
+        )
+    return value
+
+
+_TrackedMapping: Final = dict[_AppId, Annotated[tuple[_Event, ...], BeforeValidator(_event_list)]]
+
+
+class _AsMapping:
+    """Validate and serialize the pairs as the mapping users write: ``{app id: [event, ...]}``.
+
+    Stored as sorted pairs: immutable like the rest of the frozen spec, and app id order, event
+    order and repeats never count. Errors keep the app id in their path
+    (``tracked_events.6400000001[1]``).
+    """
+
+    def __get_pydantic_core_schema__(self, _source: Any, handler: GetCoreSchemaHandler) -> Any:
+        return core_schema.no_info_before_validator_function(
+            _mapping_of,
+            core_schema.no_info_after_validator_function(_pairs_of, handler.generate_schema(_TrackedMapping)),
+            serialization=core_schema.plain_serializer_function_ser_schema(_mapping_of),
+        )
+
+
+def _mapping_of(value: object) -> object:
+    """Stored pairs as a mapping; anything else is left for validation to judge."""
+    if isinstance(value, tuple) and all(isinstance(pair, tuple) and len(pair) == 2 for pair in value):
+        return {app: list(events) for app, events in value}
+    if not isinstance(value, Mapping):
+        raise PydanticCustomError(
+            "tracked_events",
+            "must map app ids to the events the measurement partner posts back to TikTok, e.g. "
+            f"{{'6400000001': [INSTALL, PURCHASE]}}; got {value!r}",
+        )
+    return value
+
+
+def _pairs_of(mapping: dict[str, tuple[AppEvent, ...]]) -> TrackedEventPairs:
+    order = list(AppEvent)
+    return tuple(
+        (app, tuple(sorted(set(events), key=order.index)))
+        for app, events in sorted(mapping.items(), key=lambda item: int(item[0]))
+    )
+
+
+TrackedEvents: TypeAlias = Annotated[TrackedEventPairs, _AsMapping()]
+"""The events the measurement partner (MMP) posts back to TikTok, per app id: ``{app id: [event, ...]}``
+as input and in JSON, stored as sorted ``(app id, events)`` pairs."""
+
+
 # --- Models -----------------------------------------------------------------------------------
 
 
@@ -343,6 +420,16 @@ class AudienceSpec(StrictModel):
             "more include rules and means the same as 'any' (and is stored so) with one."
         ),
     )
+    purpose: Annotated[Purpose, BeforeValidator(_lower)] | None = Field(
+        default=None,
+        description="What the audience is for (acquisition, retargeting or exclusion); the guardrails "
+        "check by it. Never sent to TikTok.",
+    )
+    tracked_events: TrackedEvents | None = Field(
+        default=None,
+        description="Per app id, the events the measurement partner posts back to TikTok; rules on "
+        "other events of those apps match nobody. Not declared: not checked. Never sent to TikTok.",
+    )
 
     @model_validator(mode="wrap")
     @classmethod
@@ -418,6 +505,21 @@ class AudienceSpec(StrictModel):
         ids = rule.app_ids or self.app_ids
         assert ids is not None, "validation guarantees every rule has app ids"
         return ids
+
+    def tracked_for(self, app_id: str) -> tuple[AppEvent, ...] | None:
+        """The events declared as posted back for ``app_id``; None when none are declared for it."""
+        return dict(self.tracked_events or ()).get(app_id)
+
+    def untracked_rules(self) -> list[tuple[str, int, EventRule, str]]:
+        """(include | exclude, index, rule, app id) where the app's declared tracked events lack the
+        rule's event: TikTok never receives it from that app, so the rule matches nobody there.
+        Apps with no declared tracked events are not judged."""
+        return [
+            (kind, index, rule, app)
+            for kind, index, rule in self._rules()
+            for app in self.app_ids_for(rule)
+            if (tracked := self.tracked_for(app)) is not None and rule.event not in tracked
+        ]
 
     def replacement_key(self) -> dict[str, Any]:
         """Everything TikTok cannot change in place: specs with different keys need a new audience.
@@ -614,7 +716,10 @@ class AudienceSpec(StrictModel):
         return text
 
 
-REPLACE_FIELDS: Final = tuple(key for key in AudienceSpec.model_fields if key != "name")
+LOCAL_FIELDS: Final = frozenset({"purpose", "tracked_events"})
+"""What only this package knows: never in an API payload, never a reason to replace; a change of
+these alone updates the stored state without calling TikTok."""
+REPLACE_FIELDS: Final = tuple(key for key in AudienceSpec.model_fields if key not in {"name", *LOCAL_FIELDS})
 """What TikTok cannot change in place, in field order (the name is renamed by an update)."""
 
 

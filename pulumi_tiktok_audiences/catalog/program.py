@@ -51,6 +51,8 @@ def load_catalog(
             retention_in_days=audience.spec.retention_in_days,
             audience_sub_type=audience.spec.audience_sub_type,
             match=audience.spec.match,
+            purpose=audience.spec.purpose,
+            tracked_events=audience.spec.model_dump(mode="json")["tracked_events"],
             adopt_audience_id=audience.adopt_audience_id,
             opts=opts,
         )

@@ -153,7 +153,11 @@ CatalogAudienceEntry = _model(
     "CatalogAudienceEntry",
     "An App Activity audience: AudienceSpec's fields, with advertiser and apps per stack.",
     {
-        **{name: _spec_field(name) for name in AudienceSpec.model_fields if name not in _PLACED},
+        **{
+            name: _spec_field(name)
+            for name in AudienceSpec.model_fields
+            if name not in _PLACED and name != "tracked_events"  # declared per app, not per audience
+        },
         "name": _spec_field("name", default=None, description="The name in Ads Manager; default: the key."),
         **_PLACEMENT_FIELDS,
         **_ADOPT_FIELD,

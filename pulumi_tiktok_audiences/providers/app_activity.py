@@ -27,7 +27,13 @@ from pulumi_tiktok_audiences.providers.base import (
     with_summary_carrier,
 )
 from pulumi_tiktok_audiences.readiness import AudienceSize, is_targetable
-from pulumi_tiktok_audiences.spec import REPLACE_FIELDS, AudienceSpec, error_paths, numeric_id
+from pulumi_tiktok_audiences.spec import (
+    LOCAL_FIELDS,
+    REPLACE_FIELDS,
+    AudienceSpec,
+    error_paths,
+    numeric_id,
+)
 
 if TYPE_CHECKING:
     from pulumi_tiktok_audiences.cache import AudienceCache
@@ -45,6 +51,7 @@ SPEC_KEYS = (
     "retention_in_days",
     "audience_sub_type",
     "match",
+    *sorted(LOCAL_FIELDS),
 )
 ADOPT_KEY = "adopt_audience_id"
 READINESS_KEYS = ("wait_until_targetable", "readiness_timeout_seconds")
@@ -97,7 +104,7 @@ class AppActivityProvider(AudienceProvider):
 
     # -- check ---------------------------------------------------------------------------------
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        inputs = self._with_default_advertiser({k: v for k, v in news.items() if k in INPUT_KEYS})
+        inputs = self._with_defaults({k: v for k, v in news.items() if k in INPUT_KEYS})
         failures: list[CheckFailure] = []
         adopt = inputs.get(ADOPT_KEY)
         unknown = unknown_paths(inputs)
@@ -139,6 +146,7 @@ class AppActivityProvider(AudienceProvider):
             bool(replaces)
             or old.name != new.name
             or old.audience_sub_type != new.audience_sub_type
+            or any(getattr(old, key) != getattr(new, key) for key in LOCAL_FIELDS)
             or _readiness(olds) != _readiness(news)
         )
         return DiffResult(changes=changes, replaces=replaces, delete_before_replace=False)
@@ -213,7 +221,7 @@ class AppActivityProvider(AudienceProvider):
     # -- read ----------------------------------------------------------------------------------
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         # A get by id (``opts.id``) sends the program's inputs unchecked: apply check's default.
-        spec = spec_from_props(self._with_default_advertiser(props))
+        spec = spec_from_props(self._with_defaults(props))
         self._managed(id_)
         client, audiences = self._connected()
         detail = audiences.get(spec.advertiser_id, id_)
@@ -242,7 +250,10 @@ class AppActivityProvider(AudienceProvider):
             ) from None
         finally:
             audiences.forget(new.advertiser_id, id_)  # even a failed update may have changed it
-        outs = {**olds, **self._outputs(news, new, id_, None)}
+        # Only what changed on TikTok is sent; local fields (spec.LOCAL_FIELDS) are only stored.
+        # Inputs come from news alone: one no longer declared must not survive from olds.
+        kept = {k: v for k, v in olds.items() if k not in INPUT_KEYS}
+        outs = {**kept, **self._outputs(news, new, id_, None)}
         outs.update({key: olds.get(key) for key in COMPUTED_KEYS})
         return UpdateResult(outs)
 
@@ -251,6 +262,13 @@ class AppActivityProvider(AudienceProvider):
         delete_audience(self._connected(), str(props["advertiser_id"]), id_, props.get("name"))
 
     # -- helpers -------------------------------------------------------------------------------
+    def _with_defaults(self, props: dict[str, Any]) -> dict[str, Any]:
+        """``props`` with the stack config's advertiser and tracked events where they give none."""
+        props = self._with_default_advertiser(props)
+        if props.get("tracked_events") is None and self._settings.tracked_events is not None:
+            return {**props, "tracked_events": self._settings.tracked_events}
+        return props
+
     @staticmethod
     def _outputs(
         props: dict[str, Any],

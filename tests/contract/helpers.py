@@ -179,6 +179,23 @@ DIFF_CASES = [
         True,
         ["exclude"],
     ),
+    # What TikTok knows nothing of (spec.LOCAL_FIELDS): stored by an update, never a replacement.
+    DiffCase("purpose-declared", {}, {"purpose": "retargeting"}, changes=True),
+    DiffCase("purpose-changed", {"purpose": "retargeting"}, {"purpose": "acquisition"}, changes=True),
+    DiffCase("tracked-events-declared", {}, {"tracked_events": {DEFAULT_APP_ID: ["PURCHASE"]}}, changes=True),
+    DiffCase(
+        "tracked-events-written-differently",
+        {"tracked_events": {DEFAULT_APP_ID: ["PURCHASE", "ADD_TO_CART"]}},
+        {"tracked_events": {DEFAULT_APP_ID: ["add to cart", "purchase", "PURCHASE"]}},
+        changes=False,
+    ),
+    DiffCase(
+        "rule-and-purpose",
+        {},
+        {"purpose": "acquisition", "exclude": [rule("PURCHASE", 14)]},
+        True,
+        ["exclude"],
+    ),
 ]
 
 # (id, overrides of declared(), property path, fragments its message must hold)

@@ -9,6 +9,7 @@ before anything reaches the host. No ``asyncio.run`` here: it would break ``@pul
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +22,7 @@ from pulumi_tiktok_audiences import (
     AudienceShare,
     EventRule,
     LookalikeAudience,
+    Purpose,
 )
 from pulumi_tiktok_audiences.emulator import (
     DEFAULT_ADVERTISER_ID,
@@ -30,8 +32,14 @@ from pulumi_tiktok_audiences.emulator import (
     Emulator,
     RunningServer,
 )
-from pulumi_tiktok_audiences.errors import InvalidArgumentsError, TikTokAudiencesError
-from pulumi_tiktok_audiences.settings import ADVERTISER_ENV, ADVERTISER_KEY, ENDPOINT_KEY, TOKEN_KEY
+from pulumi_tiktok_audiences.errors import ConfigurationError, InvalidArgumentsError, TikTokAudiencesError
+from pulumi_tiktok_audiences.settings import (
+    ADVERTISER_ENV,
+    ADVERTISER_KEY,
+    ENDPOINT_KEY,
+    TOKEN_KEY,
+    TRACKED_EVENTS_KEY,
+)
 from tests.contract.helpers import BLOB, PROJECT, PROVIDER_KEY, README_SUMMARY, SECRET_TOKEN, TYPE, urn
 from tests.harness.host import ProviderHost, secret
 
@@ -354,3 +362,55 @@ def test_a_share_with_eleven_advertisers_or_its_owner_fails_at_declaration(mocks
         ),
     )
     assert "owns the audience" in str(error)  # the owner defaults to the stack's advertiser
+
+
+@pulumi.runtime.test
+def test_purpose_and_tracked_events_are_stored_not_sent(emulator: Emulator) -> pulumi.Output[None]:
+    audience = AppActivityAudience(
+        "local-fields",
+        advertiser_id=DEFAULT_ADVERTISER_ID,
+        app_ids=[DEFAULT_APP_ID],
+        include=[_RULE],
+        purpose=Purpose.RETARGETING,
+        tracked_events={DEFAULT_APP_ID: [AppEvent.PURCHASE, "install"]},
+    )
+
+    def check(values: list[Any]) -> None:
+        audience_id, purpose, tracked = values
+        assert (purpose, tracked) == ("retargeting", {DEFAULT_APP_ID: ["INSTALL", "PURCHASE"]})
+        created = _audience(emulator, DEFAULT_ADVERTISER_ID, audience_id)
+        assert not {"purpose", "tracked_events"} & set(json.dumps(created).split('"'))
+
+    return pulumi.Output.all(audience.audience_id, audience.purpose, audience.tracked_events).apply(check)
+
+
+@pytest.fixture
+def tracked_stack(stack_config: dict[str, str]) -> Iterator[dict[str, str]]:
+    """A stack whose config declares the events its measurement partner posts back, as JSON."""
+    config = {**stack_config, TRACKED_EVENTS_KEY: json.dumps({DEFAULT_APP_ID: ["INSTALL", "ADD_TO_CART"]})}
+    with ProviderHost(project=PROJECT) as host:
+        host.configure({**config, TOKEN_KEY: secret(config[TOKEN_KEY])})
+        pulumi.runtime.set_mocks(ForwardingMocks(host), project=PROJECT, stack="test", preview=False)
+        pulumi.runtime.set_all_config(config, secret_keys=[TOKEN_KEY])
+        yield config
+
+
+@pulumi.runtime.test
+def test_the_stack_config_declares_tracked_events_by_default(tracked_stack: dict[str, str]) -> Any:
+    defaulted = AppActivityAudience("tracked-by-config", app_ids=[DEFAULT_APP_ID], include=[_RULE])
+    own = AppActivityAudience(
+        "tracked-by-itself", app_ids=[DEFAULT_APP_ID], include=[_RULE], tracked_events={DEFAULT_APP_ID: []}
+    )
+
+    def check(values: list[Any]) -> None:
+        assert values == [{DEFAULT_APP_ID: ["INSTALL", "APP ADD TO CART"]}, {DEFAULT_APP_ID: []}]
+
+    return pulumi.Output.all(defaulted.tracked_events, own.tracked_events).apply(check)
+
+
+@pulumi.runtime.test
+def test_a_bad_tracked_events_config_fails_at_declaration(stack_config: dict[str, str]) -> None:
+    pulumi.runtime.set_all_config({**stack_config, TRACKED_EVENTS_KEY: '{"1": ["PURCHASED"]}'})
+    with pytest.raises(ConfigurationError) as caught:
+        AppActivityAudience("bad-tracked-config", app_ids=[DEFAULT_APP_ID], include=[_RULE])
+    assert "tiktok:trackedEvents: 1[0]: unknown app event 'PURCHASED'" in str(caught.value)

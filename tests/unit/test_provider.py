@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +48,7 @@ from pulumi_tiktok_audiences.settings import (
     ENDPOINT_KEY,
     TOKEN_ENV,
     TOKEN_KEY,
+    TRACKED_EVENTS_KEY,
     ProviderSettings,
     provider_retry_policy,
 )
@@ -552,6 +554,72 @@ def test_changing_readiness_options_updates_state_without_replacing(provider: Ap
     result = provider.diff(id_, outs, news)
     assert (result.changes, result.replaces) == (True, [])
     assert provider.update(id_, outs, news).outs["wait_until_targetable"] is True
+
+
+# --- local fields: purpose and tracked events (spec.LOCAL_FIELDS) ------------------------------------
+
+TRACKED = {DEFAULT_APP_ID: ["INSTALL", "PURCHASE"]}
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ({}, {"purpose": "retargeting", "tracked_events": TRACKED}),
+        ({"purpose": "retargeting", "tracked_events": TRACKED}, {}),
+        ({"purpose": "retargeting"}, {"purpose": "acquisition"}),
+    ],
+)
+def test_a_change_of_local_fields_only_updates_state_without_calling_tiktok(
+    provider: AppActivity, emulator: Emulator, old: dict[str, Any], new: dict[str, Any]
+) -> None:
+    id_, outs = create(provider, **old)
+    news = checked(provider, **new)
+    diff = provider.diff(id_, outs, news)
+    assert (diff.changes, diff.replaces) == (True, [])
+    before = live(emulator)
+    emulator.reset_request_counts()
+    result = provider.update(id_, outs, news)
+    assert emulator.request_counts() == {}
+    assert live(emulator) == before
+    stored = {key: result.outs.get(key) for key in ("purpose", "tracked_events")}
+    assert stored == {key: news.get(key) for key in ("purpose", "tracked_events")}
+    assert provider.diff(id_, dict(result.outs), news).changes is False
+
+
+def test_read_keeps_the_local_fields_tiktok_knows_nothing_of(provider: AppActivity) -> None:
+    id_, outs = create(provider, purpose="Retargeting", tracked_events=TRACKED)
+    result = provider.read(id_, outs)
+    for bag in (result.outs, result.inputs):
+        assert bag["purpose"] == "retargeting"
+        assert bag["tracked_events"] == TRACKED
+
+
+def test_tracked_events_default_to_the_stack_config(provider: AppActivity, emulator: Emulator) -> None:
+    config = {
+        TOKEN_KEY: DEFAULT_TOKEN,
+        ENDPOINT_KEY: IN_PROCESS_BASE_URL,
+        TRACKED_EVENTS_KEY: json.dumps({DEFAULT_APP_ID: ["purchase", "install"]}),
+    }
+    stack = configured(config)
+    assert stack.check({}, declared()).inputs["tracked_events"] == TRACKED
+    own = {DEFAULT_APP_ID: ["INSTALL"]}
+    assert stack.check({}, declared(tracked_events=own)).inputs["tracked_events"] == own
+    assert "tracked_events" not in checked(provider)  # nothing configured, nothing declared
+
+
+@pytest.mark.parametrize(
+    ("value", "needle"),
+    [
+        ("[1, 2", "expected a JSON object of app id to events"),
+        ('{"6400000001": ["PURCHASED"]}', "6400000001[0]: unknown app event 'PURCHASED'"),
+        ('["PURCHASE"]', "must map app ids to the events"),
+    ],
+)
+def test_bad_tracked_events_config_names_the_key_and_the_problem(value: str, needle: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        ProviderSettings.resolve({TRACKED_EVENTS_KEY: value}.get, {})
+    assert str(caught.value).startswith(f"{TRACKED_EVENTS_KEY}: ")
+    assert needle in str(caught.value)
 
 
 # --- recovery: what a lost create answer may be ------------------------------------------------------

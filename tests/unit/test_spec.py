@@ -11,7 +11,15 @@ import pytest
 from pydantic import ValidationError
 
 from pulumi_tiktok_audiences import constants
-from pulumi_tiktok_audiences.spec import AppEvent, AudienceSpec, EventRule, error_paths
+from pulumi_tiktok_audiences.spec import (
+    LOCAL_FIELDS,
+    REPLACE_FIELDS,
+    AppEvent,
+    AudienceSpec,
+    EventRule,
+    Purpose,
+    error_paths,
+)
 from tests.openapi_schema import load_operation
 
 ADVERTISER = "7000000000000000001"
@@ -638,3 +646,90 @@ def test_importing_the_spec_loads_neither_pulumi_nor_httpx() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --- Local fields: purpose and tracked events -----------------------------------------------------
+
+TRACKED = {"123": ["INSTALL", "PURCHASE"]}
+
+
+def test_local_fields_are_the_documented_ones_and_never_replace() -> None:
+    assert LOCAL_FIELDS == {"purpose", "tracked_events"} <= set(AudienceSpec.model_fields)
+    assert not LOCAL_FIELDS & set(REPLACE_FIELDS)
+
+
+def test_local_fields_never_reach_the_payload() -> None:
+    bare = AudienceSpec.model_validate(spec_input())
+    local = AudienceSpec.model_validate(spec_input(purpose="retargeting", tracked_events=TRACKED))
+    payload = local.to_create_payload()
+    assert payload == bare.to_create_payload()
+    assert load_operation("dmp_custom_audience_rule_create").body_errors(payload) == []
+    assert not {"purpose", "tracked_events"} & set(json.dumps(payload).split('"'))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"purpose": "acquisition"}, {"tracked_events": TRACKED}, {"purpose": "exclusion", "tracked_events": {}}],
+)
+def test_a_change_of_local_fields_alone_is_no_replacement(change: dict[str, Any]) -> None:
+    old = AudienceSpec.model_validate(spec_input(purpose="retargeting"))
+    new = AudienceSpec.model_validate(spec_input(**change))
+    assert new != old
+    assert old.replacing_fields(new) == []
+    assert old.replacement_key() == new.replacement_key()
+
+
+def test_tracked_events_have_one_canonical_form() -> None:
+    written = AudienceSpec.model_validate(
+        spec_input(tracked_events={"0456": ["purchase", "Add-To-Cart", "INSTALL"], "123": ["PURCHASE"] * 2})
+    )
+    stored = AudienceSpec.model_validate(
+        spec_input(tracked_events={"123": ["PURCHASE"], "456": ["INSTALL", "APP ADD TO CART", "PURCHASE"]})
+    )
+    assert written == stored
+    assert written.tracked_events == (
+        ("123", (AppEvent.PURCHASE,)),
+        ("456", (AppEvent.INSTALL, AppEvent.ADD_TO_CART, AppEvent.PURCHASE)),
+    )
+    dumped = written.model_dump(mode="json")
+    assert dumped["tracked_events"] == {
+        "123": ["PURCHASE"],
+        "456": ["INSTALL", "APP ADD TO CART", "PURCHASE"],
+    }
+    assert AudienceSpec.model_validate(dumped) == written
+    assert AudienceSpec.model_validate(written.model_dump()) == written
+    jsonschema.validate(dumped, AudienceSpec.model_json_schema())
+
+
+def test_purpose_is_read_in_any_case_and_a_wrong_one_lists_the_purposes() -> None:
+    assert AudienceSpec.model_validate(spec_input(purpose=" Acquisition")).purpose is Purpose.ACQUISITION
+    assert errors_of(purpose="discount") == {
+        "purpose": "Input should be 'acquisition', 'retargeting' or 'exclusion'"
+    }
+
+
+@pytest.mark.parametrize(
+    ("tracked", "path", "needle"),
+    [
+        ("PURCHASE", "tracked_events", "must map app ids to the events"),
+        ({"123": "PURCHASE"}, "tracked_events.123", "must be a list of events"),
+        ({"123": ["PURCHASED"]}, "tracked_events.123[0]", "did you mean 'PURCHASE'"),
+        ({"app": ["PURCHASE"]}, "tracked_events.app.[key]", "an app id must be a positive whole number"),
+    ],
+)
+def test_bad_tracked_events_are_reported_where_they_are(tracked: object, path: str, needle: str) -> None:
+    errors = errors_of(tracked_events=tracked)
+    assert list(errors) == [path]
+    assert needle in errors[path]
+
+
+def test_untracked_rules_name_each_app_whose_declared_events_lack_the_rule_event() -> None:
+    spec = AudienceSpec.model_validate(
+        spec_input(
+            app_ids=["123", "456"],
+            include=[rule("ADD_TO_CART", 30)],
+            tracked_events={"123": ["INSTALL", "PURCHASE"]},  # nothing declared for 456: not judged
+        )
+    )
+    assert [(kind, index, app) for kind, index, _, app in spec.untracked_rules()] == [("include", 0, "123")]
+    assert AudienceSpec.model_validate(spec_input()).untracked_rules() == []

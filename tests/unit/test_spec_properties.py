@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pulumi_tiktok_audiences import constants
-from pulumi_tiktok_audiences.spec import AppEvent, AudienceSpec
+from pulumi_tiktok_audiences.spec import AppEvent, AudienceSpec, Purpose
 from tests.openapi_schema import load_operation
 
 PROPERTY = settings(max_examples=200, deadline=None)
@@ -210,3 +210,18 @@ def test_replacement_key_sees_a_changed_lookback(spec: AudienceSpec, days: int) 
         (r.event, r.lookback_days, tuple(spec.app_ids_for(r))) for r in spec.include
     }
     assert (AudienceSpec.model_validate(changed).replacement_key() == spec.replacement_key()) == same
+
+
+@PROPERTY
+@given(
+    SPECS,
+    st.sampled_from(Purpose),
+    st.dictionaries(APP_NUMBERS.map(str), st.lists(st.sampled_from(AppEvent), max_size=4), max_size=3),
+)
+def test_local_fields_change_neither_the_payload_nor_the_replacement_key(
+    spec: AudienceSpec, purpose: Purpose, tracked: dict[str, list[AppEvent]]
+) -> None:
+    local = AudienceSpec.model_validate({**spec.model_dump(), "purpose": purpose, "tracked_events": tracked})
+    assert local.to_create_payload() == spec.to_create_payload()
+    assert spec.replacing_fields(local) == [] == local.replacing_fields(spec)
+    assert AudienceSpec.model_validate(local.model_dump(mode="json")) == local
