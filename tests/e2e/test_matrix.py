@@ -27,6 +27,7 @@ import pytest
 from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.emulator import (
     DEFAULT_SEED,
+    DEFAULT_TOKEN,
     THIRD_ADVERTISER_ID,
     Clock,
     Emulator,
@@ -626,4 +627,71 @@ def test_create_failing_after_tiktok_made_the_audience(
     with pytest.raises(HostError, match="40002"):
         engine.up()
 
+    assert_invariants(engine, emulator)
+
+
+# -- issue 17: recovery and the engine's less common paths ------------------------------------------------
+
+MATRIX = {t.key: t for t in TARGETS}
+SISTER = "7000000000000000002"
+"""The matrix program's sisterAdvertiserId (tests/e2e/matrix/Pulumi.dev.yaml)."""
+
+
+@pytest.fixture
+def calculating(tmp_path: Path) -> Iterator[tuple[Emulator, Engine]]:
+    """The matrix program against an emulator whose new audiences stay calculating until the clock moves."""
+    seed = Seed(
+        tokens=DEFAULT_SEED.tokens,
+        advertisers=DEFAULT_SEED.advertisers,
+        population=PopulationConfig(calculating_seconds=600, growth_seconds=0),
+    )
+    program = MATRIX["app-activity"].program
+    with Emulator(clock=Clock(START, frozen=True), seed=seed) as instance, instance.serve(port=0) as server:
+        engine = program.engine(program.copy_to(tmp_path / "calculating"), server.url)
+        yield instance, engine
+        assert not [log for log in engine.host_logs if DEFAULT_TOKEN in log], "the token was printed"
+
+
+def test_lookalike_of_a_source_still_calculating(calculating: tuple[Emulator, Engine]) -> None:
+    """TikTok refuses a lookalike of a source it has not calculated yet: the create fails having made
+    nothing, the share that needs it waits, and the next `pulumi up` once TikTok is done converges."""
+    emulator, engine = calculating
+
+    with pytest.raises((EngineError, HostError), match="still being calculated"):
+        engine.up()
+
+    assert [s.name for s in engine.state.values()] == ["buyers"]
+    assert_invariants(engine, emulator)
+    emulator.clock.advance(601)
+
+    result = engine.up()
+
+    created = {urn.rsplit("::", 1)[1] for urn in result.urns("create")}
+    assert created == {"buyers-lookalike", "buyers-share"}
+    assert engine.resource("buyers-lookalike").outputs["source_audience_id"] == engine.resource("buyers").id
+    assert_invariants(engine, emulator)
+
+
+@pytest.mark.parametrize("stack", [p for p in params() if p.id == "share"], indirect=True)
+def test_share_whose_reshare_fails_after_its_cancel(
+    stack: tuple[Target, Path, Engine], emulator: Emulator
+) -> None:
+    """A share is replaced delete-before-replace: its cancel runs, then sharing the new audience fails.
+    The next `pulumi up` shares it (nothing else is left half done)."""
+    target, workdir, engine = stack
+    deploy(engine)
+    old = subject_state(engine, target)
+    apply(target.rule_change, workdir)  # share the source audience instead of the lookalike
+    emulator.inject_fault(constants.PATH_SHARE, code=40002, count=1)
+
+    with pytest.raises((EngineError, HostError), match="40002"):
+        engine.up()
+
+    assert SISTER not in shared_with(emulator, old.outputs["audience_id"]), "the cancel ran first"
+    result = engine.up()
+
+    new = subject_state(engine, target)
+    assert result.steps[new.urn] == "create"
+    assert new.outputs["audience_id"] == engine.resource("buyers").id
+    assert SISTER in shared_with(emulator, new.outputs["audience_id"])
     assert_invariants(engine, emulator)
