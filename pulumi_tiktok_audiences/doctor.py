@@ -8,6 +8,8 @@ Checks, in order, each with a status and, when it fails, the next step:
   answers only with the developer app's id and secret), else the advertisers named;
 * **advertiser <id>**, for each: the token may use it, its apps (``app/list``: App Activity rules need
   one) and how many of its 400 custom audiences it owns (``list``, all pages);
+* **app <id>**, given a catalog's apps (``doctor CATALOG``): each app its audiences name that is not
+  among its advertiser's apps on TikTok, with the audiences that use it;
 * **rate limit**: the tier and pace in effect; a warning on TikTok's sandbox under another tier.
 
 Offline (``local``, the embedded emulator) the same checks run against it. The doctor makes few calls
@@ -95,6 +97,17 @@ class DeveloperApp:
     secret: str = field(repr=False)
 
 
+@dataclass(frozen=True)
+class AppUse:
+    """An app that audiences of a catalog name for one advertiser: which audiences, in which stacks
+    (none when the catalog declares no stacks). The doctor checks it is among the advertiser's apps."""
+
+    advertiser_id: str
+    app_id: str
+    audiences: tuple[str, ...]
+    stacks: tuple[str, ...] = ()
+
+
 class _UnreachableError(Exception):
     """The endpoint gave no TikTok answer: every later check is moot."""
 
@@ -108,6 +121,7 @@ def check_setup(
     *,
     advertiser_ids: Sequence[str] = (),
     developer_app: DeveloperApp | None = None,
+    app_uses: Sequence[AppUse] = (),
 ) -> Report:
     """The doctor's report for stack-config-like ``config`` (environment fallbacks as the provider's).
 
@@ -120,7 +134,9 @@ def check_setup(
         where = config.get(ENDPOINT_KEY) or "not known: the configuration could not be read"
         return Report(where, [Check("configuration", "fail", str(exc), fix)])
     with doctor_client(settings) as client:
-        return diagnose(settings, client, advertiser_ids=advertiser_ids, developer_app=developer_app)
+        return diagnose(
+            settings, client, advertiser_ids=advertiser_ids, developer_app=developer_app, app_uses=app_uses
+        )
 
 
 def diagnose(
@@ -129,12 +145,22 @@ def diagnose(
     *,
     advertiser_ids: Sequence[str] = (),
     developer_app: DeveloperApp | None = None,
+    app_uses: Sequence[AppUse] = (),
 ) -> Report:
-    """Run every check through ``client`` (built from ``settings``: see :func:`doctor_client`)."""
+    """Run every check through ``client`` (built from ``settings``: see :func:`doctor_client`).
+
+    The advertisers of ``app_uses`` are checked too, as if named.
+    """
     where = "the embedded emulator (local)" if settings.is_local else client.base_url
     checks: list[Check] = []
     named = list(
-        dict.fromkeys([*advertiser_ids, *([settings.advertiser_id] if settings.advertiser_id else [])])
+        dict.fromkeys(
+            [
+                *advertiser_ids,
+                *([settings.advertiser_id] if settings.advertiser_id else []),
+                *(use.advertiser_id for use in app_uses),
+            ]
+        )
     )
     if not settings.is_local and settings.access_token is None:
         checks.append(Check("endpoint", "skip", "not checked: no request is sent without a token"))
@@ -143,7 +169,12 @@ def diagnose(
         return Report(where, checks)
     try:
         granted = _advertisers(client, developer_app, named, checks)
-        checks.extend(_advertiser(client, advertiser_id) for advertiser_id in granted or named)
+        apps: dict[str, list[str]] = {}
+        for advertiser_id in granted or named:
+            checks.append(_advertiser(client, advertiser_id))
+            if "apps" in checks[-1].data:
+                apps[advertiser_id] = [app["app_id"] for app in checks[-1].data["apps"]]
+        checks.extend(_app_uses(app_uses, apps))
         if developer_app is None and not named:
             with contextlib.suppress(TikTokError):  # refused for that advertiser: the token was accepted
                 _guarded(lambda: client.list_apps("0"))
@@ -306,6 +337,43 @@ def _advertiser(client: TikTokClient, advertiser_id: str) -> Check:
         fix = "few free slots: a replacement creates the new audience before deleting the old one"
         return Check(name, "warn", detail, fix, data)
     return Check(name, "ok", detail, None, data)
+
+
+def _app_uses(uses: Sequence[AppUse], apps: Mapping[str, list[str]]) -> list[Check]:
+    """A failed check per app the catalog names that its advertiser does not have on TikTok (TikTok
+    would refuse the create); one line per advertiser whose apps are all there."""
+    checks: list[Check] = []
+    for advertiser_id in dict.fromkeys(use.advertiser_id for use in uses):
+        mine = [use for use in uses if use.advertiser_id == advertiser_id]
+        name = f"catalog apps of advertiser {advertiser_id}"
+        if advertiser_id not in apps:
+            checks.append(
+                Check(name, "skip", "not checked: its apps could not be read (see its check above)")
+            )
+            continue
+        have = apps[advertiser_id]
+        missing = [use for use in mine if use.app_id not in have]
+        for use in missing:
+            stacks = (
+                f" (stack{'s' if len(use.stacks) > 1 else ''} {', '.join(use.stacks)})" if use.stacks else ""
+            )
+            checks.append(
+                Check(
+                    f"app {use.app_id}",
+                    "fail",
+                    f"{'audiences' if len(use.audiences) > 1 else 'audience'} {', '.join(use.audiences)}"
+                    f"{stacks} {'use' if len(use.audiences) > 1 else 'uses'} app {use.app_id}, which "
+                    f"advertiser {advertiser_id} does not have on TikTok "
+                    f"(its apps: {', '.join(have) or 'none'})",
+                    f"register app {use.app_id} for ad account {advertiser_id} in Events Manager, or "
+                    "correct the app id in the catalog",
+                    asdict(use),
+                )
+            )
+        if not missing:
+            ids = ", ".join(dict.fromkeys(use.app_id for use in mine))
+            checks.append(Check(name, "ok", f"the catalog's apps ({ids}) are all this advertiser's"))
+    return checks
 
 
 def _rate_limit(settings: ProviderSettings) -> Check:

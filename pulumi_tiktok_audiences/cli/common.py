@@ -109,7 +109,8 @@ def examples(*lines: str) -> str:
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
-CATALOG = click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+CATALOG_PATH = click.Path(exists=True, dir_okay=False, allow_dash=True)
+CATALOG = click.argument("file", type=CATALOG_PATH)
 
 
 def resolve(file: str, stack: str | None) -> ResolvedCatalog:

@@ -297,3 +297,76 @@ def test_a_setting_that_cannot_be_read_is_a_failed_check(monkeypatch: pytest.Mon
     assert failed["name"] == "configuration"
     assert failed["status"] == "fail"
     assert "tiktok:timeoutSeconds" in failed["detail"]
+
+
+APPS_CATALOG = f"""\
+advertiser_id: "{DEFAULT_ADVERTISER_ID}"
+app_ids: ["{DEFAULT_APP_ID}"]
+stacks:
+  dev: {{}}
+  prod: {{advertiser_id: "{SECOND_ADVERTISER_ID}", app_ids: ["6400000009"]}}
+audiences:
+  buyers:
+    include: [{{event: PURCHASE, lookback_days: 30}}]
+  carts:
+    include: [{{event: ADD_TO_CART, lookback_days: 14, app_ids: ["6400000002"]}}]
+  installs:
+    include: [{{event: INSTALL, lookback_days: 7}}]
+"""
+
+
+def test_a_catalog_app_its_advertiser_lacks_fails_with_the_audiences_and_what_to_do(
+    url: str, tmp_path: Path
+) -> None:
+    """dev: 6400000002 is not the first advertiser's; prod: 6400000009 is not the second's."""
+    path = tmp_path / "audiences.yaml"
+    path.write_text(APPS_CATALOG, encoding="utf-8")
+
+    result = doctor(str(path), "--endpoint", url, "--token", DEFAULT_TOKEN)
+
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    carts = lines.index(
+        "[FAIL] app 6400000002: audience carts (stack dev) uses app 6400000002, which advertiser "
+        f"{DEFAULT_ADVERTISER_ID} does not have on TikTok (its apps: {DEFAULT_APP_ID})"
+    )
+    assert lines[carts + 1] == (
+        f"       -> register app 6400000002 for ad account {DEFAULT_ADVERTISER_ID} in Events Manager, "
+        "or correct the app id in the catalog"
+    )
+    assert (
+        "[FAIL] app 6400000009: audiences buyers, installs (stack prod) use app 6400000009, which "
+        f"advertiser {SECOND_ADVERTISER_ID} does not have on TikTok (its apps: 6400000002)"
+    ) in lines
+    assert any(
+        line.startswith(f"[ok  ] advertiser {SECOND_ADVERTISER_ID}: apps: 6400000002") for line in lines
+    )
+    assert sum(line.startswith("[FAIL] app ") for line in lines) == 2
+
+
+def test_a_catalog_whose_apps_are_there_passes_and_one_stack_can_be_checked(url: str, tmp_path: Path) -> None:
+    path = tmp_path / "audiences.yaml"
+    path.write_text(APPS_CATALOG.replace('app_ids: ["6400000002"]', f'app_ids: ["{DEFAULT_APP_ID}"]'))
+
+    result = doctor(
+        str(path), "--stack", "dev", "--endpoint", url, "--token", DEFAULT_TOKEN, "--format", "json"
+    )
+
+    assert result.exit_code == 0, result.output
+    report = as_json(result)
+    assert check(report, f"catalog apps of advertiser {DEFAULT_ADVERTISER_ID}")["status"] == "ok"
+    assert not [c for c in report["checks"] if c["name"] == f"advertiser {SECOND_ADVERTISER_ID}"]
+
+
+def test_catalog_problems_fail_the_doctor_and_name_validate(url: str, tmp_path: Path) -> None:
+    path = tmp_path / "audiences.yaml"
+    path.write_text(APPS_CATALOG.replace("lookback_days: 7", "lookback_days: 700"), encoding="utf-8")
+
+    result = doctor(
+        str(path), "--stack", "dev", "--endpoint", url, "--token", DEFAULT_TOKEN, "--format", "json"
+    )
+
+    assert result.exit_code == 1
+    problems = check(as_json(result), "catalog")
+    assert problems["status"] == "fail"
+    assert f"tiktok-audiences validate {path}" in problems["fix"]
