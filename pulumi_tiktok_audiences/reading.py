@@ -240,6 +240,33 @@ def is_lookalike(audience_type: str | None) -> bool | None:
     return None if not audience_type else audience_type.strip().casefold() in _LOOKALIKE_TYPES
 
 
+def spec_from_rule_text(
+    advertiser_id: str,
+    name: str,
+    rule: str,
+    *,
+    auto_refresh: bool = True,
+    retention_in_days: int | None = None,
+    audience_sub_type: str = "NORMAL",
+) -> AudienceSpec:
+    """The spec of the JSON text TikTok's ``get`` returns as ``rule``, in any shape it may take.
+
+    Raises UnreadableAnswerError (a ValueError) for what cannot be read.
+    """
+    include, exclude = read_rule_text(rule)
+    return AudienceSpec.model_validate(
+        {
+            "advertiser_id": advertiser_id,
+            "name": name,
+            "include": include,
+            "exclude": exclude,
+            "auto_refresh": auto_refresh,
+            "retention_in_days": retention_in_days,
+            "audience_sub_type": audience_sub_type,
+        }
+    )
+
+
 def live_spec(detail: AudienceDetail, advertiser_id: str, retention_in_days: int | None) -> AudienceSpec:
     """The spec of a live App Activity audience; UnreadableAnswerError (or ValidationError) if it has none.
 
@@ -249,7 +276,7 @@ def live_spec(detail: AudienceDetail, advertiser_id: str, retention_in_days: int
         raise UnreadableAnswerError("TikTok reported no rule for it")
     if detail.is_auto_refresh is None:  # fixed at creation and part of the spec: never assumed
         raise UnreadableAnswerError("TikTok's answer does not report is_auto_refresh")
-    return AudienceSpec.from_rule_text(
+    return spec_from_rule_text(
         advertiser_id,
         detail.name or "",
         detail.rule,

@@ -648,36 +648,6 @@ class AudienceSpec(StrictModel):
         return cls._from_wire(advertiser_id, name, rule_spec, settings)
 
     @classmethod
-    def from_rule_text(
-        cls,
-        advertiser_id: str,
-        name: str,
-        rule: str,
-        *,
-        auto_refresh: bool = True,
-        retention_in_days: int | None = None,
-        audience_sub_type: str = "NORMAL",
-    ) -> Self:
-        """The spec of the JSON text TikTok's ``get`` returns as ``rule``, in any shape it may take.
-
-        Raises ``reading.UnreadableAnswerError`` (a ValueError) for what cannot be read (reading.py).
-        """
-        from pulumi_tiktok_audiences.reading import read_rule_text  # it imports this module
-
-        include, exclude = read_rule_text(rule)
-        return cls.model_validate(
-            {
-                "advertiser_id": advertiser_id,
-                "name": name,
-                "include": include,
-                "exclude": exclude,
-                "auto_refresh": auto_refresh,
-                "retention_in_days": retention_in_days,
-                "audience_sub_type": audience_sub_type,
-            }
-        )
-
-    @classmethod
     def _from_wire(
         cls, advertiser_id: object, name: object, rule_spec: object, settings: dict[str, Any]
     ) -> Self:

@@ -3,7 +3,7 @@
 For each recording folder (one run, files in the order sent): every answer must be TikTok's envelope;
 every successful answer must pass its endpoint's reader (the client's response models); and every
 App Activity audience the run created must read back, from get's ``rule`` text, as the very spec its
-``rule/create`` body declared (``AudienceSpec.from_rule_text`` against ``from_create_payload``).
+``rule/create`` body declared (``reading.spec_from_rule_text`` against ``from_create_payload``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from pulumi_tiktok_audiences.client.accounts import AppListData, AuthorizedAdvertisersData
 from pulumi_tiktok_audiences.client.models import CreatedAudience, Envelope, GetData, ListData, ShareLogData
+from pulumi_tiktok_audiences.reading import spec_from_rule_text
 from pulumi_tiktok_audiences.spec import AudienceSpec
 
 EXCHANGE_GLOB: Final = "[0-9][0-9][0-9][0-9]-*.json"
@@ -77,7 +78,7 @@ def replay(folder: Path) -> Replayed:
                     continue
                 result.rules_read += 1
                 try:
-                    read = AudienceSpec.from_rule_text(
+                    read = spec_from_rule_text(
                         expected.advertiser_id,
                         detail.name or expected.name,
                         detail.rule,

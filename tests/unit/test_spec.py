@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from pulumi_tiktok_audiences import constants
+from pulumi_tiktok_audiences.reading import spec_from_rule_text
 from pulumi_tiktok_audiences.spec import (
     LOCAL_FIELDS,
     REPLACE_FIELDS,
@@ -547,7 +548,7 @@ def test_from_rule_spec_and_from_rule_text_read_tiktoks_rule() -> None:
     settings: dict[str, Any] = {"auto_refresh": False, "retention_in_days": 3}
     assert AudienceSpec.from_rule_spec(ADVERTISER, spec.name, spec.to_rule_spec(), **settings) == spec
     text = json.dumps(spec.to_rule_spec())
-    assert AudienceSpec.from_rule_text(ADVERTISER, spec.name, text, **settings) == spec
+    assert spec_from_rule_text(ADVERTISER, spec.name, text, **settings) == spec
 
 
 def test_from_rule_spec_defaults_match_the_spec_defaults() -> None:
@@ -557,7 +558,7 @@ def test_from_rule_spec_defaults_match_the_spec_defaults() -> None:
 
 def test_from_rule_text_rejects_text_that_is_not_json() -> None:
     with pytest.raises(ValueError, match="not JSON"):
-        AudienceSpec.from_rule_text(ADVERTISER, "x", "{inclusions: nope")
+        spec_from_rule_text(ADVERTISER, "x", "{inclusions: nope")
 
 
 def mutated_payload(path: list[Any], value: Any) -> dict[str, Any]:

@@ -85,7 +85,7 @@ def specs_and_texts(draw: st.DrawFn) -> tuple[AudienceSpec, str]:
 
 
 def read(spec: AudienceSpec, text: str) -> AudienceSpec:
-    return AudienceSpec.from_rule_text(
+    return reading.spec_from_rule_text(
         spec.advertiser_id,
         spec.name,
         text,
