@@ -4,7 +4,8 @@ The pack folder (``policy_pack/``, installed with the package; ``python -m
 pulumi_tiktok_audiences.policies`` prints its path) serves :func:`policies` with the
 ``pulumi-policy`` SDK, so ``pulumi preview --policy-pack <that path>`` checks every audience before
 anything reaches TikTok. Policies read audiences as the provider does (``AudienceSpec`` from the
-checked inputs) and recognise presets by building them, never by re-parsing rules. Each policy has
+checked inputs) and judge what the audience declares (its purpose, its apps' tracked events), never
+its name; their fixes are written in the user's form (advice.py: YAML for a catalog). Each policy has
 a pydantic config model: its JSON Schema is what the engine validates a ``--policy-pack-config``
 file against (pkg/resource/analyzer/config.go), and the model itself refuses what that schema
 cannot say (unknown keys, Python regular expressions, events in any spelling, min above max) with
@@ -22,7 +23,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Final, TypeVar
+from typing import Annotated, Any, ClassVar, Final, TypeVar
 
 from pulumi.output import Unknown
 from pulumi_policy import (
@@ -40,14 +41,9 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, Wi
 from pydantic_core import PydanticCustomError
 
 from pulumi_tiktok_audiences import constants as c
+from pulumi_tiktok_audiences.advice import Form
 from pulumi_tiktok_audiences.errors import ConfigurationError
-from pulumi_tiktok_audiences.presets import (
-    RECENT_PURCHASE_DAYS,
-    AudienceArgs,
-    cart_abandoners_args,
-    installed_not_launched_args,
-    lapsed_purchasers_args,
-)
+from pulumi_tiktok_audiences.presets import RECENT_PURCHASE_DAYS
 from pulumi_tiktok_audiences.provider import spec_from_props
 from pulumi_tiktok_audiences.providers.base import unknown_paths
 from pulumi_tiktok_audiences.resources import AppActivityAudience, AudienceShare, LookalikeAudience
@@ -55,6 +51,7 @@ from pulumi_tiktok_audiences.spec import (
     AppEvent,
     AudienceSpec,
     EventRule,
+    Purpose,
     StrictModel,
     covered_includes,
     error_paths,
@@ -110,52 +107,43 @@ _Event = Annotated[
     ),
 ]
 _Days = Annotated[int, Field(ge=c.LOOKBACK_DAYS_MIN, le=c.LOOKBACK_DAYS_MAX)]
-_PRESETS: Final[dict[str, Callable[[str], AudienceArgs]]] = {
-    "lapsed_purchasers": lapsed_purchasers_args,
-    "cart_abandoners": cart_abandoners_args,
-    "installed_not_launched": installed_not_launched_args,
-}
-_PresetName = Annotated[str, WithJsonSchema({"type": "string", "enum": list(_PRESETS)})]
 
 
-class ExcludeRecentPurchasersConfig(StrictModel):
-    name_pattern: _Regex = Field(
-        default=r"(?i)discount|win[ -]?back|promo|sale|lapsed",
-        description="Audiences whose name contains a match (Python regular expression) are discount "
-        "or win-back audiences.",
-    )
-    presets: list[_PresetName] = Field(
-        default=["lapsed_purchasers", "cart_abandoners"],
-        description=f"Audiences built like these presets are too. Known presets: {', '.join(_PRESETS)}.",
-    )
+class PolicyConfig(StrictModel):
+    """A policy's settings. ``REMOVED``: keys of earlier versions, each with what to do instead."""
+
+    REMOVED: ClassVar[Mapping[str, str]] = {}
+
+
+_BY_PURPOSE: Final = (
+    "removed: the policy checks the audiences declared with purpose: acquisition (the purpose "
+    "argument in a program), never names or rule shapes. Set purpose on your audiences and delete "
+    "this key"
+)
+
+
+class ExcludeRecentPurchasersConfig(PolicyConfig):
+    REMOVED: ClassVar[Mapping[str, str]] = {"name_pattern": _BY_PURPOSE, "presets": _BY_PURPOSE}
+
     days: _Days = Field(
         default=RECENT_PURCHASE_DAYS,
-        description="They must exclude people who purchased within this many days.",
+        description="Acquisition audiences must exclude people who purchased within this many days.",
     )
 
-    @model_validator(mode="after")
-    def _known_presets(self) -> ExcludeRecentPurchasersConfig:
-        unknown = [name for name in self.presets if name not in _PRESETS]
-        if unknown:
-            raise PydanticCustomError(
-                "preset", f"presets: unknown {', '.join(unknown)}; known presets: {', '.join(_PRESETS)}"
-            )
-        return self
 
-
-class NoConfig(StrictModel):
+class NoConfig(PolicyConfig):
     """Policies configured by their enforcement level alone."""
 
 
-class TrackedEventsConfig(StrictModel):
-    events: list[_Event] = Field(
-        default=[AppEvent.INSTALL],
-        description="Events the measurement partner sends to TikTok for every app (Install by default).",
-    )
-    apps: dict[str, list[_Event]] = Field(
-        default_factory=dict,
-        description="Per app id, the further events the partner sends for that app.",
-    )
+_WITH_THE_AUDIENCES: Final = (
+    "removed: tracked events are declared with the audiences, where validate and explain see them "
+    "too: per app tracked_events in the catalog, or the stack config tiktok:trackedEvents (or the "
+    "tracked_events argument) in a program. Move them there and delete this key"
+)
+
+
+class TrackedEventsConfig(NoConfig):
+    REMOVED: ClassVar[Mapping[str, str]] = {"events": _WITH_THE_AUDIENCES, "apps": _WITH_THE_AUDIENCES}
 
 
 class Bounds(StrictModel):
@@ -171,14 +159,14 @@ class Bounds(StrictModel):
         return self
 
 
-class LookbackBoundsConfig(StrictModel):
+class LookbackBoundsConfig(PolicyConfig):
     events: dict[_Event, Bounds] = Field(
         default_factory=dict, description="Per event (PURCHASE, ADD_TO_CART, ...), its lookback bounds."
     )
     default: Bounds | None = Field(default=None, description="Bounds for events not listed in events.")
 
 
-class AudienceCapConfig(StrictModel):
+class AudienceCapConfig(PolicyConfig):
     max_audiences: int = Field(
         default=c.AUDIENCES_PER_ADVERTISER_MAX,
         ge=1,
@@ -188,7 +176,7 @@ class AudienceCapConfig(StrictModel):
     )
 
 
-class NamingConfig(StrictModel):
+class NamingConfig(PolicyConfig):
     pattern: _Regex = Field(
         default=r"\S(.*\S)?",
         description="Python regular expression every audience name must match as a whole.",
@@ -199,14 +187,14 @@ class NamingConfig(StrictModel):
     )
 
 
-class ProtectConfig(StrictModel):
+class ProtectConfig(PolicyConfig):
     stack_pattern: _Regex = Field(
         default="(?i)prod(uction)?",
         description="Stacks whose whole name matches (Python regular expression) are production.",
     )
 
 
-class TargetableConfig(StrictModel):
+class TargetableConfig(PolicyConfig):
     min_size: int = Field(
         default=c.TARGETABLE_MIN_SIZE,
         ge=c.TARGETABLE_MIN_SIZE,
@@ -215,10 +203,10 @@ class TargetableConfig(StrictModel):
     )
 
 
-_Config = TypeVar("_Config", bound=StrictModel)
+_Config = TypeVar("_Config", bound=PolicyConfig)
 
 
-def config_schema(model: type[StrictModel]) -> PolicyConfigSchema | None:
+def config_schema(model: type[PolicyConfig]) -> PolicyConfigSchema | None:
     """The model's JSON Schema in the shape the engine validates: inline properties, no ``$ref``.
 
     The engine wraps the properties in ``{"type": "object", ...}`` itself (convertSchema in
@@ -243,17 +231,22 @@ def config_schema(model: type[StrictModel]) -> PolicyConfigSchema | None:
 
 def load_config(policy: str, model: type[_Config], raw: Mapping[str, Any]) -> _Config:
     """The policy's config; PolicyConfigError naming each bad key and what to write instead."""
+    problems = [(key, why) for key, why in model.REMOVED.items() if key in raw]
+    config = None
     try:
-        return model.model_validate(dict(raw))
+        config = model.model_validate({k: v for k, v in raw.items() if k not in model.REMOVED})
     except ValidationError as exc:
-        problems = "; ".join(
+        problems += error_paths(exc)
+    if config is None or problems:
+        listed = "; ".join(
             f"{policy}.{path}: {msg.rstrip('.')}" if path else f"{policy}: {msg.rstrip('.')}"
-            for path, msg in error_paths(exc)
+            for path, msg in problems
         )
         raise PolicyConfigError(
-            f"The policy config for '{policy}' is invalid: {problems}. Correct it in the file given to "
+            f"The policy config for '{policy}' is invalid: {listed}. Correct it in the file given to "
             "--policy-pack-config."
-        ) from None
+        )
+    return config
 
 
 # --- Reading resources -----------------------------------------------------------------------
@@ -321,43 +314,33 @@ def _stack(urn: str) -> str:
 # --- The policies ----------------------------------------------------------------------------
 
 
-def _preset_of(spec: AudienceSpec, names: list[str]) -> str | None:
-    """The first preset in ``names`` the audience is built like: the preset's include events, and
-    at least its exclude events (windows and apps may differ; extra exclusions are allowed)."""
-    events = {rule.event for rule in spec.include}
-    excluded = {rule.event for rule in spec.exclude}
-    for name in names:
-        made = _PRESETS[name]("1")
-        if events == {r.event for r in made.include} and {r.event for r in made.exclude} <= excluded:
-            return name
-    return None
-
-
 def exclude_recent_purchasers(
     args: ResourceValidationArgs, props: Mapping[str, Any], config: ExcludeRecentPurchasersConfig
 ) -> Iterator[str]:
+    """The seed's rule: acquisition campaigns exclude recent purchasers. Decided by the declared
+    purpose alone; an audience that declares none is not judged."""
     spec = audience_spec(props)
-    if spec is None:
-        return
-    if re.search(config.name_pattern, spec.name):
-        why = f"its name matches '{config.name_pattern}'"
-    elif (preset := _preset_of(spec, config.presets)) is not None:
-        why = f"it is built like the {preset} preset"
-    else:
+    if spec is None or spec.purpose is not Purpose.ACQUISITION:
         return
     apps = {app for rule in spec.include for app in spec.app_ids_for(rule)}
-    if any(
-        rule.event is AppEvent.PURCHASE
-        and rule.lookback_days >= config.days
-        and apps <= set(spec.app_ids_for(rule))
-        for rule in spec.exclude
-    ):
+
+    def covers(rule: EventRule) -> bool:
+        return rule.event is AppEvent.PURCHASE and apps <= set(spec.app_ids_for(rule))
+
+    if any(covers(rule) and rule.lookback_days >= config.days for rule in spec.exclude):
         return
+    # The audience's default apps are those of every rule (canonical form), so the include's too.
+    recent = EventRule(
+        event=AppEvent.PURCHASE,
+        lookback_days=config.days,
+        app_ids=None if spec.app_ids is not None else sorted(apps, key=int),
+    )
+    form = Form.of(args.name, props)
+    fixed = form.rules("exclude", [*(rule for rule in spec.exclude if not covers(rule)), recent])
     yield (
-        f"The {_label(args.name, props)} is a discount or win-back audience ({why}) but does not "
-        f"exclude people who purchased in the last {config.days} days, so its ads reach people who "
-        f"just paid full price. Add EventRule(event=AppEvent.PURCHASE, lookback_days={config.days}) to "
-        "its exclude rules (presets.exclude_recent_purchasers does this)."
+        f"The {_label(args.name, props)} is for acquisition but does not leave out people who "
+        f"purchased in the last {config.days} days, so its ads reach people who just bought. "
+        f"Write {form.where}: {fixed}"
     )
 
 
@@ -390,24 +373,28 @@ def _rules(spec: AudienceSpec) -> Iterator[tuple[str, int, EventRule]]:
 
 
 def tracked_events_only(
-    args: ResourceValidationArgs, props: Mapping[str, Any], config: TrackedEventsConfig
+    args: ResourceValidationArgs, props: Mapping[str, Any], _config: TrackedEventsConfig
 ) -> Iterator[str]:
+    """Rules on events an app's declared tracked events lack; nothing when none are declared."""
     spec = audience_spec(props)
     if spec is None:
         return
-    for kind, index, rule in _rules(spec):
-        for app in spec.app_ids_for(rule):
-            sent = {AppEvent.INSTALL, *config.events, *config.apps.get(app, [])}
-            if rule.event in sent:
-                continue
-            declared = ", ".join(event.name for event in AppEvent if event in sent)
-            yield (
-                f"In the {_label(args.name, props)}, {_rule(kind, index, rule)} needs {rule.event.name} "
-                f"events from app {app}, but the team has not declared that its measurement partner "
-                f"sends them (declared: {declared}); TikTok sees only the in-app events the partner "
-                f"posts back, so this rule matches nobody. Have the partner send {rule.event.name} and "
-                f'add it to tracked-events-only "apps": {{"{app}": [...]}}, or remove the rule.'
-            )
+    form = Form.of(args.name, props)
+    for kind, index, rule, app in spec.untracked_rules():
+        tracked = spec.tracked_for(app) or ()
+        declared = ", ".join(event.name for event in tracked) or "none"
+        where = (
+            "at the top of the catalog (or under stacks.<stack>)"
+            if form.catalog is not None
+            else "on the resource, or in the stack config tiktok:trackedEvents"
+        )
+        yield (
+            f"In the {_label(args.name, props)}, {_rule(kind, index, rule)} needs {rule.event.name} "
+            f"events from app {app}, whose tracked events lack it (declared: {declared}): TikTok gets only "
+            "the events the measurement partner posts back, so this rule matches nobody there. If the "
+            f"partner posts {rule.event.name} back, declare it {where}: "
+            f"{form.tracked_events(app, [*tracked, rule.event])}; otherwise remove the rule."
+        )
 
 
 def lookback_bounds(
@@ -431,9 +418,11 @@ def naming(args: ResourceValidationArgs, props: Mapping[str, Any], config: Namin
     name = _known(props, "name")
     if not isinstance(name, str) or re.fullmatch(config.pattern, name):
         return
+    form = Form.of(args.name, props)
+    field = "its name argument" if form.catalog is None else f"its name: {form.where}"
     yield (
         f"The {_label(args.name, props)} does not follow the naming convention '{config.pattern}' "
-        f"({config.description}). Rename it (its name argument) to match."
+        f"({config.description}). Rename it ({field}) to match."
     )
 
 
@@ -443,11 +432,16 @@ def protect_in_production(
     stack = _stack(args.urn)
     if args.opts.protect or not re.fullmatch(config.stack_pattern, stack):
         return
+    form = Form.of(args.name, props)
+    fix = (
+        "opts=pulumi.ResourceOptions(protect=True) on the resource"
+        if form.catalog is None
+        else f"{form.setting('protect', True)} {form.where} (or under its stacks.{stack})"
+    )
     yield (
         f"The {_label(args.name, props)} in production stack '{stack}' is not protected: a removal or a "
-        "replacement would delete it on TikTok, and with it the id its ad groups use. Declare it with "
-        "opts=pulumi.ResourceOptions(protect=True) (a catalog: load_catalog(..., opts=...)); a later rule "
-        "change that replaces it then needs protect removed in the same change."
+        "replacement would delete it on TikTok, and with it the id its ad groups use. Set "
+        f"{fix}; a later rule change that replaces it then needs protect removed in the same change."
     )
 
 
@@ -487,26 +481,32 @@ def _strings(value: Any) -> Iterator[str]:
 def targetable_before_use(
     args: StackValidationArgs, config: TargetableConfig
 ) -> Iterator[tuple[str, str | None]]:
-    small: dict[str, tuple[str, int]] = {}
+    small: dict[str, tuple[str, int, str]] = {}
     for resource in args.resources:
         if resource.resource_type not in AUDIENCE_TYPES:
             continue
         props = plain(resource.props)
         audience_id, size = _known(props, "audience_id"), _known(props, "size")
         if isinstance(audience_id, str) and isinstance(size, int | float) and size < config.min_size:
-            small[audience_id] = (_label(resource.name, props), int(size))
+            form = Form.of(resource.name, props)
+            wait = (
+                "audience_size(..., wait_until_targetable=True), or wait_until_targetable=True on "
+                "the audience"
+                if form.catalog is None
+                else f"{form.setting('wait_until_targetable', True)} {form.where}"
+            )
+            small[audience_id] = (_label(resource.name, props), int(size), wait)
     if not small:
         return
     for resource in args.resources:
         if resource.resource_type in OWN_TYPES:
             continue  # lookalikes and shares need no targetable source
         for audience_id in dict.fromkeys(s for s in _strings(plain(resource.props)) if s in small):
-            label, size = small[audience_id]
+            label, size, wait = small[audience_id]
             yield (
                 f"Resource {resource.name} uses the {label} (id {audience_id}), which has {size:,} matched "
                 f"users, fewer than the {config.min_size:,} an ad group needs to deliver. Wait until it "
-                "is targetable (audience_size(..., wait_until_targetable=True) or wait_until_targetable=True "
-                "on the audience) before using its id.",
+                f"is targetable ({wait}) before using its id.",
                 resource.urn,
             )
 
@@ -558,7 +558,7 @@ def policies() -> list[Policy]:
     return [
         _resource_policy(
             "exclude-recent-purchasers",
-            "Discount and win-back audiences leave out people who purchased recently.",
+            "Acquisition audiences (purpose: acquisition) leave out people who purchased recently.",
             mandatory,
             audience,
             ExcludeRecentPurchasersConfig,
@@ -574,7 +574,7 @@ def policies() -> list[Policy]:
         ),
         _resource_policy(
             "tracked-events-only",
-            "Rules use only the in-app events the measurement partner sends to TikTok.",
+            "Rules use only the in-app events declared as posted back to TikTok (tracked events).",
             advisory,
             audience,
             TrackedEventsConfig,

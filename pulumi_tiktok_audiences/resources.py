@@ -20,6 +20,7 @@ import pulumi.dynamic
 from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.output import UNKNOWN
 
+from pulumi_tiktok_audiences.advice import CATALOG_KEY
 from pulumi_tiktok_audiences.errors import ConfigurationError, InvalidArgumentsError
 from pulumi_tiktok_audiences.lookalike import DEFAULT_READINESS_TIMEOUT_SECONDS
 from pulumi_tiktok_audiences.provider import AppActivity, Lookalike, Share
@@ -161,6 +162,7 @@ class AppActivityAudience(pulumi.dynamic.Resource, module="tiktok", name="AppAct
         readiness_timeout_seconds: pulumi.Input[float] | None = None,
         purpose: pulumi.Input[str] | None = None,
         tracked_events: pulumi.Input[Mapping[str, pulumi.Input[Strings]]] | None = None,
+        catalog: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Declare an audience.
@@ -175,7 +177,8 @@ class AppActivityAudience(pulumi.dynamic.Resource, module="tiktok", name="AppAct
         ``purpose`` (a :class:`~pulumi_tiktok_audiences.spec.Purpose`: acquisition, retargeting
         or exclusion) and ``tracked_events`` (per app id, the events the measurement partner posts
         back; default: the stack config ``tiktok:trackedEvents``) are for the guardrails: they are
-        stored, never sent to TikTok, and changing them changes nothing there.
+        stored, never sent to TikTok, and changing them changes nothing there. ``catalog`` is set
+        by ``load_catalog`` (the catalog file), so that the guardrails write their fixes as YAML.
         """
         props: dict[str, Any] = {
             "advertiser_id": advertiser_id,
@@ -192,6 +195,7 @@ class AppActivityAudience(pulumi.dynamic.Resource, module="tiktok", name="AppAct
             "readiness_timeout_seconds": readiness_timeout_seconds,
             "purpose": purpose,
             "tracked_events": tracked_events,
+            CATALOG_KEY: catalog,
             # Outputs: declared so that Pulumi exposes them as attributes.
             "audience_id": None,
             "size": None,

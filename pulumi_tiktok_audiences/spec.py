@@ -112,14 +112,21 @@ class AppEvent(StrEnum):
 _EVENT_LOOKUP: Final = {_normalise(key): event for event in AppEvent for key in (event.name, event.value)}
 
 
+_EVENT_SPELLINGS: Final = "e.g. PURCHASE, ADD_TO_CART or add-to-cart, in any case"
+"""How users write events (catalogs and programs alike), for messages: never TikTok's wire strings."""
+
+
 def _unknown_event(value: object) -> PydanticCustomError:
-    listing = f"The {len(AppEvent)} App Activity events are: {', '.join(AppEvent)}."
+    """Short, naming the closest event as users write it; the catalog schema lists all of them."""
     if not isinstance(value, str):
-        return PydanticCustomError("app_event", f"an app event must be a string, got {value!r}. {listing}")
-    close = difflib.get_close_matches(_normalise(value), list(_EVENT_LOOKUP), n=5, cutoff=0.6)
-    suggestions = list(dict.fromkeys(_EVENT_LOOKUP[key].value for key in close))[:3]
-    hint = f"did you mean {' or '.join(map(repr, suggestions))}?" if suggestions else "no close match."
-    return PydanticCustomError("app_event", f"unknown app event {value!r}: {hint} {listing}")
+        return PydanticCustomError(
+            "app_event", f"an app event is written by name ({_EVENT_SPELLINGS}); got {value!r}"
+        )
+    close = difflib.get_close_matches(_normalise(value), list(_EVENT_LOOKUP), n=1, cutoff=0.6)
+    hint = f"did you mean {_EVENT_LOOKUP[close[0]].name}?" if close else "no event is named like it."
+    return PydanticCustomError(
+        "app_event", f"unknown app event {value!r}: {hint} Write events by name ({_EVENT_SPELLINGS})."
+    )
 
 
 # --- Field types ------------------------------------------------------------------------------

@@ -54,7 +54,14 @@ def load_catalog(
             purpose=audience.spec.purpose,
             tracked_events=audience.spec.model_dump(mode="json")["tracked_events"],
             adopt_audience_id=audience.adopt_audience_id,
+            catalog=_shown(path),
             opts=opts,
         )
         for key, audience in resolved.audiences[name].items()
     }
+
+
+def _shown(path: str | Path) -> str:
+    """The catalog as its owner knows it: relative to the project (Pulumi's working directory)."""
+    given, here = Path(path), Path.cwd()
+    return str(given.relative_to(here) if given.is_absolute() and given.is_relative_to(here) else given)

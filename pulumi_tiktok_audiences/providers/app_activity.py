@@ -12,6 +12,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from pydantic import BeforeValidator, TypeAdapter, ValidationError
 
 from pulumi_tiktok_audiences import reading
+from pulumi_tiktok_audiences.advice import CATALOG_KEY
 from pulumi_tiktok_audiences.errors import AdoptionError, OperationError
 from pulumi_tiktok_audiences.lookalike import ReadinessOptions
 from pulumi_tiktok_audiences.providers.base import (
@@ -56,7 +57,9 @@ SPEC_KEYS = (
 ADOPT_KEY = "adopt_audience_id"
 READINESS_KEYS = ("wait_until_targetable", "readiness_timeout_seconds")
 """How create behaves, not what the audience is: changing them updates state, never TikTok."""
-INPUT_KEYS = (*SPEC_KEYS, ADOPT_KEY, *READINESS_KEYS)
+INPUT_KEYS = (*SPEC_KEYS, ADOPT_KEY, CATALOG_KEY, *READINESS_KEYS)
+"""CATALOG_KEY (advice.py) says which catalog declared the audience, so that the guardrails quote
+fixes as YAML: like READINESS_KEYS it is kept in state and never compared or sent."""
 REPLACE_KEYS = REPLACE_FIELDS
 _ADOPT_ID = TypeAdapter(Annotated[str, BeforeValidator(numeric_id("an audience id"))])
 """``adopt_audience_id``: validated like every other id of a spec."""
@@ -113,6 +116,11 @@ class AppActivityProvider(AudienceProvider):
                 adopt = _ADOPT_ID.validate_python(adopt)
             except ValidationError as exc:
                 failures.extend(CheckFailure(ADOPT_KEY, reason) for _, reason in error_paths(exc))
+        catalog = inputs.get(CATALOG_KEY)
+        if catalog is not None and not isinstance(catalog, str) and not unknown_paths(catalog):
+            failures.append(
+                CheckFailure(CATALOG_KEY, "must be the path of the catalog file (load_catalog sets it)")
+            )
         try:
             spec = spec_from_props(inputs)
         except ValidationError as exc:
@@ -129,6 +137,8 @@ class AppActivityProvider(AudienceProvider):
         canonical = {**props_from_spec(spec), **readiness}
         if adopt is not None:
             canonical[ADOPT_KEY] = adopt
+        if isinstance(catalog, str):
+            canonical[CATALOG_KEY] = catalog
         return CheckResult(with_summary_carrier(canonical, news), [])
 
     # -- diff ----------------------------------------------------------------------------------
@@ -279,5 +289,7 @@ class AppActivityProvider(AudienceProvider):
         outs = outputs_for(spec, audience_id, detail)
         if props.get(ADOPT_KEY) is not None:
             outs[ADOPT_KEY] = str(props[ADOPT_KEY])
+        if isinstance(props.get(CATALOG_KEY), str):
+            outs[CATALOG_KEY] = props[CATALOG_KEY]
         outs.update({k: props[k] for k in READINESS_KEYS if props.get(k) is not None})
         return outs

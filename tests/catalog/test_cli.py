@@ -51,7 +51,7 @@ EXPECTED = [
     (
         "PURCHSE",
         "audiences.lapsed.include[1].event",
-        "did you mean 'PURCHASE'? The 28 App Activity events are:",
+        "did you mean PURCHASE? Write events by name (e.g. PURCHASE, ADD_TO_CART or add-to-cart",
     ),
     ("SOMETIMES", "audiences.lapsed.audience_sub_type", "'NORMAL' or 'REACH_FREQUENCY'"),
     ("lookback: 14", "audiences.cart.include[0].lookback", "allowed fields: event, lookback_days, app_ids"),

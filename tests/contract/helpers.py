@@ -204,7 +204,7 @@ CHECK_FAILURES: list[tuple[str, dict[str, Any], str, list[str]]] = [
         "unknown-event",
         {"include": [rule("add to crt", 30)]},
         "include[0].event",
-        ["unknown app event 'add to crt'", "did you mean 'APP ADD TO CART'", "28 App Activity events"],
+        ["unknown app event 'add to crt'", "did you mean ADD_TO_CART?", "ADD_TO_CART or add-to-cart"],
     ),
     (
         "lookback-too-long",

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from pulumi.dynamic.dynamic import serialize_provider
 
 from pulumi_tiktok_audiences import constants
+from pulumi_tiktok_audiences.advice import CATALOG_KEY
 from pulumi_tiktok_audiences.lookalike import LookalikeAudienceSpec, ShareSpec
 from pulumi_tiktok_audiences.policies import AUDIENCE_TYPE, LOOKALIKE_TYPE, SHARE_TYPE
 from pulumi_tiktok_audiences.provider import AppActivity, Lookalike, Share, props_from_spec
@@ -33,16 +34,26 @@ def audience(
     app_ids: Sequence[str] = (APP,),
     advertiser: str = ADVERTISER,
     protect: bool = False,
+    purpose: str | None = None,
+    tracked: Mapping[str, Sequence[str]] | None = None,
+    catalog: str | None = None,
 ) -> Resource:
-    """An App Activity audience's checked inputs, as the provider's check returns them."""
-    spec = AudienceSpec(
-        advertiser_id=advertiser,
-        name=name,
-        app_ids=list(app_ids),
-        include=list(include),
-        exclude=list(exclude),
+    """An App Activity audience's checked inputs, as the provider's check returns them; ``catalog``
+    as load_catalog sets it (the audience of a catalog file)."""
+    spec = AudienceSpec.model_validate(
+        {
+            "advertiser_id": advertiser,
+            "name": name,
+            "app_ids": list(app_ids),
+            "include": list(include),
+            "exclude": list(exclude),
+            "purpose": purpose,
+            "tracked_events": tracked,
+        }
     )
     props = {**props_from_spec(spec), "__provider": serialize_provider(AppActivity())}
+    if catalog is not None:
+        props[CATALOG_KEY] = catalog
     return Resource(AUDIENCE_TYPE, resource_name, props, protect=protect)
 
 

@@ -27,10 +27,6 @@ AUDIENCE = audience("a", "Spring discount", [rule(AppEvent.PURCHASE, 30)])
             {"exclude-recent-purchasers": {"days": 0}},
             "exclude-recent-purchasers: 0 is less than the minimum of 1",
         ),
-        (
-            {"exclude-recent-purchasers": {"presets": ["lapsed"]}},
-            "'lapsed' is not one of ['lapsed_purchasers'",
-        ),
         ({"audience-cap": {"max_audiences": 401}}, "audience-cap: 401 is greater than the maximum of 400"),
         ({"targetable-before-use": {"min_size": 500}}, "500 is less than the minimum of 1000"),
         (
@@ -53,17 +49,16 @@ def test_the_engine_refuses_what_the_schema_forbids(
     ("config", "expected"),
     [
         (
-            {"exclude-recent-purchasers": {"name_patern": "(?i)sale"}},
-            "exclude-recent-purchasers.name_patern: unknown field 'name_patern'; "
-            "did you mean 'name_pattern'?",
+            {"exclude-recent-purchasers": {"dayz": 7}},
+            "exclude-recent-purchasers.dayz: unknown field 'dayz'; did you mean 'days'?",
         ),
         (
             {"naming": {"pattern": "ua-(["}},
             "naming.pattern: 'ua-([' is not a valid regular expression",
         ),
         (
-            {"tracked-events-only": {"apps": {"6400000001": ["PURCHSE"]}}},
-            "tracked-events-only.apps.6400000001[0]: unknown app event 'PURCHSE': did you mean 'PURCHASE'",
+            {"lookback-bounds": {"events": {"PURCHSE": {"max_days": 60}}}},
+            "lookback-bounds.events.PURCHSE.[key]: unknown app event 'PURCHSE': did you mean PURCHASE?",
         ),
         (
             {"lookback-bounds": {"events": {"PURCHASE": {"min_days": 30, "max_days": 7}}}},
@@ -79,6 +74,37 @@ def test_the_pack_refuses_what_only_the_policy_can_tell(
         dev.analyze(AUDIENCE)
     assert expected in caught.value.details
     assert "Correct it in the file given to --policy-pack-config." in caught.value.details
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (
+            {"exclude-recent-purchasers": {"name_pattern": "(?i)sale", "presets": [], "days": 7}},
+            [
+                "exclude-recent-purchasers.name_pattern: removed: the policy checks the audiences declared "
+                "with purpose: acquisition",
+                "exclude-recent-purchasers.presets: removed:",
+            ],
+        ),
+        (
+            {"tracked-events-only": {"events": ["INSTALL"], "apps": {"6400000001": ["PURCHASE"]}}},
+            [
+                "tracked-events-only.events: removed: tracked events are declared with the audiences",
+                "per app tracked_events in the catalog, or the stack config tiktok:trackedEvents",
+                "tracked-events-only.apps: removed:",
+            ],
+        ),
+    ],
+)
+def test_keys_of_earlier_versions_say_what_replaced_them(
+    dev: PolicyAnalyzer, config: dict[str, Any], expected: list[str]
+) -> None:
+    dev.configure(config)
+    with pytest.raises(AnalyzerError) as caught:
+        dev.analyze(AUDIENCE)
+    for fragment in expected:
+        assert fragment in caught.value.details
 
 
 def test_a_stack_policy_config_error_stops_analyze_stack(dev: PolicyAnalyzer) -> None:

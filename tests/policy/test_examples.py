@@ -1,7 +1,6 @@
 """The root program and every example pass the pack's default configuration: a preview of each
-stack gets no mandatory violation. The advisories they get are the reminders the defaults are
-meant to give: declare which in-app events the measurement partner sends (only Install is assumed)
-and, in production stacks, protect the audiences."""
+stack gets no mandatory violation, and the only advisories are the reminders to protect the
+audiences of production stacks."""
 
 from __future__ import annotations
 
@@ -48,22 +47,26 @@ def test_program_passes_the_default_configuration(
     diagnostics = [d for r in resources for d in analyzer.analyze(r)] + analyzer.analyze_stack(resources)
 
     assert [d for d in diagnostics if d.level == "mandatory"] == []
-    reminders = {"tracked-events-only"} | ({"protect-in-production"} if stack == "prod" else set())
-    assert {d.policy for d in diagnostics} <= reminders
-    audiences = [r for r in resources if r.type.endswith("tiktok:AppActivityAudience")]
+    # Only the reminder to protect production audiences: the examples declare no tracked events,
+    # and the pack then says nothing about them.
+    reminders = {"protect-in-production"} if stack == "prod" else set()
+    assert {d.policy for d in diagnostics} == reminders
     if stack == "prod":
         assert len([d for d in diagnostics if d.policy == "protect-in-production"]) == len(resources)
-    # Every audience that uses an event other than Install gets the reminder.
-    events = {
-        r.name
-        for r in audiences
-        if any(x["event"] != "INSTALL" for x in r.props["include"] + r.props["exclude"])
-    }
-    assert {
-        d.message.split("(resource ", 1)[1].split(")", 1)[0]
-        for d in diagnostics
-        if d.policy == "tracked-events-only"
-    } == events
+
+
+def test_a_catalog_program_is_advised_in_yaml(analyzer_for: AnalyzerFor) -> None:
+    """load_catalog marks its audiences, so their owners get YAML to paste, not Python."""
+    analyzer = analyzer_for("prod")
+    analyzer.configure()
+    resources = preview(EXAMPLES / "pr-workflow", "prod")
+    found = [d for r in resources for d in analyzer.analyze(r) if d.policy == "protect-in-production"]
+    assert len(found) == len(resources)
+    for diagnostic in found:
+        name = diagnostic.message.split("(resource ", 1)[1].split(")", 1)[0]
+        assert "Set protect: true in " in diagnostic.message
+        assert f"audiences.yaml, under audiences.{name} (or under its stacks.prod)" in diagnostic.message
+        assert "ResourceOptions" not in diagnostic.message
 
 
 def test_after_up_an_ad_group_using_audiences_still_too_small_is_reported(

@@ -26,11 +26,6 @@ PURCHASE, CART, INSTALL, LAUNCH = (
 )
 
 
-def preset_audience(resource_name: str, args: presets.AudienceArgs):  # type: ignore[no-untyped-def]
-    spec = args.to_spec(ADVERTISER)
-    return audience(resource_name, spec.name, spec.include, spec.exclude, app_ids=spec.app_ids or (APP,))
-
-
 def test_analyzer_info_lists_every_policy_with_its_level_and_schema(dev: PolicyAnalyzer) -> None:
     info = {p.name: p for p in dev.info.policies}
     assert dev.info.name == "tiktok-audiences"
@@ -56,57 +51,80 @@ def test_analyzer_info_lists_every_policy_with_its_level_and_schema(dev: PolicyA
 
 # --- exclude-recent-purchasers ----------------------------------------------------------------
 
+RECENT = "exclude-recent-purchasers"
 
-def test_discount_audience_without_recent_purchase_exclusion_is_refused(dev: PolicyAnalyzer) -> None:
-    found = violations(
-        dev, audience("spring", "Spring discount buyers", [rule(PURCHASE, 90)]), "exclude-recent-purchasers"
-    )
+
+def test_the_seeds_audiences_are_not_refused_for_words_in_their_names(dev: PolicyAnalyzer) -> None:
+    """Issue 18: "sale" in "Wholesale" and "Lapsed" in a name made audiences discount audiences."""
+    wholesale = audience("wholesale", "Wholesale app registrants", [rule(AppEvent.REGISTRATION, 30)])
+    lapsed = audience("lapsed-users", "Lapsed users (no launch 30d)", [rule(INSTALL, 90)], [rule(LAUNCH, 30)])
+    for resource in (wholesale, lapsed):
+        assert violations(dev, resource, RECENT) == [], resource.name
+    for purpose in ("retargeting", "exclusion"):
+        kept = audience("spring", "Spring discount buyers", [rule(PURCHASE, 90)], purpose=purpose)
+        assert violations(dev, kept, RECENT) == [], purpose
+
+
+def test_an_acquisition_audience_that_keeps_recent_purchasers_is_refused(dev: PolicyAnalyzer) -> None:
+    newcomers = audience("newcomers", "New users", [rule(LAUNCH, 30)], purpose="acquisition")
+    found = violations(dev, newcomers, RECENT)
     assert [d.level for d in found] == ["mandatory"]
     text = message(found[0])
-    assert "'Spring discount buyers' (resource spring)" in text
-    assert "last 7 days" in text
-    assert "EventRule(event=AppEvent.PURCHASE, lookback_days=7)" in text
+    assert "'New users' (resource newcomers) is for acquisition" in text
+    assert "purchased in the last 7 days" in text
+    assert text.endswith(
+        "Write on the resource 'newcomers' in the program: "
+        "exclude=[EventRule(event=AppEvent.PURCHASE, lookback_days=7)]"
+    )
 
 
-def test_preset_shape_selects_an_audience_whatever_its_name(dev: PolicyAnalyzer) -> None:
-    short = preset_audience("churned", presets.lapsed_purchasers_args(APP, not_within_days=3, name="Churned"))
-    found = violations(dev, short, "exclude-recent-purchasers")
-    assert len(found) == 1
-    assert "built like the lapsed_purchasers preset" in message(found[0])
+def test_an_acquisition_audience_of_a_catalog_gets_the_fix_as_yaml(dev: PolicyAnalyzer) -> None:
+    newcomers = audience(
+        "newcomers",
+        "New users",
+        [rule(LAUNCH, 30)],
+        [rule(INSTALL, 1), rule(PURCHASE, 3)],  # a shorter purchase window is replaced, not kept
+        purpose="acquisition",
+        catalog="audiences.yaml",
+    )
+    text = message(violations(dev, newcomers, RECENT)[0])
+    assert text.endswith(
+        "Write in audiences.yaml, under audiences.newcomers: "
+        "exclude: [{event: INSTALL, lookback_days: 1}, {event: PURCHASE, lookback_days: 7}]"
+    )
+    assert "EventRule" not in text
+    assert "AppEvent" not in text
 
 
-def test_presets_with_their_defaults_pass(dev: PolicyAnalyzer) -> None:
-    for args in (presets.lapsed_purchasers_args(APP), presets.cart_abandoners_args(APP)):
-        assert violations(dev, preset_audience("p", args), "exclude-recent-purchasers") == []
-
-
-def test_audiences_not_meant_for_discounts_are_left_alone(dev: PolicyAnalyzer) -> None:
-    active = audience("active", "Active users", [rule(LAUNCH, 30)])
-    assert violations(dev, active, "exclude-recent-purchasers") == []
+def test_acquisition_audiences_that_exclude_recent_purchasers_pass(dev: PolicyAnalyzer) -> None:
+    for days in (7, 30):
+        kept = audience("new", "New users", [rule(LAUNCH, 30)], [rule(PURCHASE, days)], purpose="acquisition")
+        assert violations(dev, kept, RECENT) == [], days
 
 
 def test_a_purchase_exclusion_in_another_app_does_not_count(dev: PolicyAnalyzer) -> None:
     other = audience(
-        "promo", "Promo", [rule(LAUNCH, 30, [APP])], [rule(PURCHASE, 30, [OTHER_APP])], app_ids=(APP,)
+        "promo",
+        "Promo",
+        [rule(LAUNCH, 30, [APP])],
+        [rule(PURCHASE, 30, [OTHER_APP])],
+        app_ids=(APP,),
+        purpose="acquisition",
     )
-    assert len(violations(dev, other, "exclude-recent-purchasers")) == 1
+    text = message(violations(dev, other, RECENT)[0])
+    assert (  # rules with their own apps: the fix names them
+        'exclude=[EventRule(event=AppEvent.PURCHASE, lookback_days=30, app_ids=["6400000002"]), '
+        'EventRule(event=AppEvent.PURCHASE, lookback_days=7, app_ids=["6400000001"])]'
+    ) in text
 
 
 def test_exclude_recent_purchasers_config(dev: PolicyAnalyzer) -> None:
-    lapsed = preset_audience("lapsed", presets.lapsed_purchasers_args(APP))  # excludes 7 days
-    spring = audience("spring", "Spring discount", [rule(PURCHASE, 90)])
-    churned = preset_audience(
-        "churned", presets.lapsed_purchasers_args(APP, not_within_days=3, name="Churned")
+    lapsed_buyers = audience(
+        "buyers", "Past buyers", [rule(PURCHASE, 90)], [rule(PURCHASE, 7)], purpose="acquisition"
     )
-
-    dev.configure({"exclude-recent-purchasers": {"days": 14.0}})  # numbers reach the pack as doubles
-    assert "last 14 days" in message(violations(dev, lapsed, "exclude-recent-purchasers")[0])
-
-    dev.configure({"exclude-recent-purchasers": {"name_pattern": "(?i)vip", "presets": []}})
-    assert violations(dev, spring, "exclude-recent-purchasers") == []
-    assert violations(dev, churned, "exclude-recent-purchasers") == []
-    vip = audience("vip", "VIP win-back", [rule(PURCHASE, 90)])
-    assert len(violations(dev, vip, "exclude-recent-purchasers")) == 1
+    assert violations(dev, lapsed_buyers, RECENT) == []
+    dev.configure({RECENT: {"days": 14.0}})  # numbers reach the pack as doubles
+    assert "last 14 days" in message(violations(dev, lapsed_buyers, RECENT)[0])
 
 
 # --- no-always-empty-audience ------------------------------------------------------------------
@@ -155,32 +173,56 @@ def test_enforcement_level_comes_from_the_config(dev: PolicyAnalyzer) -> None:
 
 # --- tracked-events-only -----------------------------------------------------------------------
 
+TRACKED = "tracked-events-only"
 
-def test_events_the_partner_does_not_send_are_flagged_by_default(dev: PolicyAnalyzer) -> None:
+
+def test_nothing_is_said_when_no_tracked_events_are_declared(dev: PolicyAnalyzer) -> None:
+    """Issue 18: with an assumed "INSTALL only", the seed's segments got 6 advisories."""
     carts = audience("carts", "Cart abandoners", [rule(CART, 14)], [rule(PURCHASE, 14)])
-    found = violations(dev, carts, "tracked-events-only")
-    assert [d.level for d in found] == ["advisory", "advisory"]
+    assert violations(dev, carts, TRACKED) == []
+
+
+def test_a_rule_on_an_event_the_app_does_not_post_back_is_reported(dev: PolicyAnalyzer) -> None:
+    carts = audience(
+        "carts",
+        "Cart abandoners",
+        [rule(CART, 14)],
+        [rule(PURCHASE, 14)],
+        tracked={APP: ["INSTALL", "PURCHASE"]},
+    )
+    found = violations(dev, carts, TRACKED)
+    assert [d.level for d in found] == ["advisory"]
     text = message(found[0])
     assert "include[0] (ADD_TO_CART in the last 14 days)" in text
     assert f"app {APP}" in text
-    assert "measurement partner" in text
-    assert "declared: INSTALL" in text
-    assert "exclude[0] (PURCHASE" in message(found[1])
+    assert "(declared: INSTALL, PURCHASE)" in text
+    assert "matches nobody" in text
+    assert "on the resource, or in the stack config tiktok:trackedEvents" in text
+    assert f'tracked_events={{"{APP}": [AppEvent.INSTALL, AppEvent.PURCHASE, AppEvent.ADD_TO_CART]}}' in text
 
 
-def test_install_is_always_tracked(dev: PolicyAnalyzer) -> None:
-    installs = audience("installs", "Installers", [rule(INSTALL, 30)])
-    assert violations(dev, installs, "tracked-events-only") == []
+def test_a_catalog_audience_is_told_where_its_tracked_events_go_in_yaml(dev: PolicyAnalyzer) -> None:
+    carts = audience(
+        "carts", "Carts", [rule(CART, 14)], tracked={APP: ["INSTALL"]}, catalog="catalogs/audiences.yaml"
+    )
+    text = message(violations(dev, carts, TRACKED)[0])
+    assert (
+        "at the top of the catalog (or under stacks.<stack>): "
+        f'tracked_events: {{"{APP}": [INSTALL, ADD_TO_CART]}}' in text
+    )
+    assert "AppEvent" not in text
 
 
-def test_tracked_events_per_app_and_for_every_app(dev: PolicyAnalyzer) -> None:
-    two_apps = audience("two", "Two apps", [rule(CART, 14)], app_ids=(APP, OTHER_APP))
-    dev.configure({"tracked-events-only": {"apps": {APP: ["ADD_TO_CART"]}}})
-    found = violations(dev, two_apps, "tracked-events-only")
+def test_only_apps_with_declared_tracked_events_are_judged(dev: PolicyAnalyzer) -> None:
+    two_apps = audience(
+        "two", "Two apps", [rule(CART, 14)], app_ids=(APP, OTHER_APP), tracked={APP: ["INSTALL"]}
+    )
+    found = violations(dev, two_apps, TRACKED)
     assert len(found) == 1
-    assert f"app {OTHER_APP}" in message(found[0])
-    dev.configure({"tracked-events-only": {"events": ["add to cart"]}})  # any accepted spelling
-    assert violations(dev, two_apps, "tracked-events-only") == []
+    assert f"app {APP}" in message(found[0])
+    tracked_both = {APP: ["ADD_TO_CART"], OTHER_APP: ["add to cart"]}  # any accepted spelling
+    both = audience("both", "Two apps", [rule(CART, 14)], app_ids=(APP, OTHER_APP), tracked=tracked_both)
+    assert violations(dev, both, TRACKED) == []
 
 
 # --- lookback-bounds ---------------------------------------------------------------------------
@@ -217,6 +259,11 @@ def test_default_naming_refuses_stray_spaces_only(dev: PolicyAnalyzer) -> None:
     assert [d.level for d in found] == ["mandatory"]
     assert "'Lapsed buyers ' (resource spaced)" in message(found[0])
     assert "no leading or trailing spaces" in message(found[0])
+    assert "(its name argument)" in message(found[0])
+    in_catalog = audience("spaced", "Lapsed buyers ", [rule(LAUNCH, 30)], catalog="audiences.yaml")
+    assert "(its name: in audiences.yaml, under audiences.spaced)" in message(
+        violations(dev, in_catalog, "naming")[0]
+    )
     assert violations(dev, audience("ok", "Lapsed buyers", [rule(LAUNCH, 30)]), "naming") == []
 
 
@@ -240,9 +287,16 @@ def test_unprotected_audiences_lookalikes_and_shares_in_prod_are_refused(prod: P
         found = violations(prod, resource, "protect-in-production")
         assert [d.level for d in found] == ["advisory"], resource.name
         assert f"resource {resource.name}" in message(found[0])
-        assert "protect=True" in message(found[0])
+        assert "opts=pulumi.ResourceOptions(protect=True) on the resource" in message(found[0])
         resource.protect = True
         assert violations(prod, resource, "protect-in-production") == []
+
+
+def test_an_unprotected_catalog_audience_is_told_the_yaml_to_write(prod: PolicyAnalyzer) -> None:
+    lapsed = audience("lapsed", "Lapsed", [rule(PURCHASE, 30)], [rule(PURCHASE, 7)], catalog="audiences.yaml")
+    text = message(violations(prod, lapsed, "protect-in-production")[0])
+    assert "Set protect: true in audiences.yaml, under audiences.lapsed (or under its stacks.prod)" in text
+    assert "ResourceOptions" not in text
 
 
 def test_other_stacks_need_no_protection(dev: PolicyAnalyzer) -> None:
@@ -262,7 +316,7 @@ def test_production_stacks_come_from_the_config(prod: PolicyAnalyzer, dev: Polic
 
 def test_unknown_values_in_preview_are_skipped_not_failed(dev: PolicyAnalyzer) -> None:
     spec = presets.lapsed_purchasers_args(APP, name="Win-back").to_spec(ADVERTISER)
-    props = props_from_spec(spec)
+    props = {**props_from_spec(spec), "purpose": "acquisition"}
     from pulumi.output import Unknown
 
     props["app_ids"] = [Unknown()]  # an app id from a resource not created yet

@@ -622,6 +622,17 @@ def test_bad_tracked_events_config_names_the_key_and_the_problem(value: str, nee
     assert needle in str(caught.value)
 
 
+def test_the_catalog_that_declared_an_audience_is_kept_but_never_a_change(provider: AppActivity) -> None:
+    """load_catalog records its file (advice.CATALOG_KEY) so that the guardrails answer in YAML."""
+    id_, outs = create(provider, catalog="audiences.yaml")
+    assert outs["catalog"] == "audiences.yaml"
+    assert provider.read(id_, outs).inputs["catalog"] == "audiences.yaml"
+    moved = checked(provider, catalog="catalogs/audiences.yaml")
+    assert provider.diff(id_, outs, moved).changes is False
+    failures = provider.check({}, declared(catalog=3)).failures
+    assert [f.property for f in failures] == ["catalog"]
+
+
 # --- recovery: what a lost create answer may be ------------------------------------------------------
 
 

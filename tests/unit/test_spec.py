@@ -105,20 +105,29 @@ def test_parse_accepts_every_member_its_name_and_its_value() -> None:
 
 @pytest.mark.parametrize(
     ("text", "suggestion"),
-    [("purchse", "PURCHASE"), ("add to kart", "APP ADD TO CART"), ("instal", "INSTALL")],
+    [
+        ("purchse", "PURCHASE"),
+        ("add to kart", "ADD_TO_CART"),
+        ("APP ADD TO CRT", "ADD_TO_CART"),
+        ("instal", "INSTALL"),
+    ],
 )
-def test_parse_rejects_unknown_events_naming_close_matches_and_the_list(text: str, suggestion: str) -> None:
+def test_unknown_events_name_the_closest_event_as_users_write_it(text: str, suggestion: str) -> None:
     with pytest.raises(ValueError, match="unknown app event") as caught:
         AppEvent.parse(text)
     message = str(caught.value)
-    assert f"did you mean {suggestion!r}" in message
-    assert all(event.value in message for event in AppEvent)
+    assert f"did you mean {suggestion}?" in message
+    assert len(message) < 200
+    assert "ADD_TO_CART" in message
+    assert "add-to-cart" in message
+    assert not any(" " in event.value and event.value in message for event in AppEvent)  # no API spellings
 
 
 @pytest.mark.parametrize("value", ["", "PIXEL ADD TO CART", "xyzzy", 3, None, ["PURCHASE"]])
-def test_parse_rejects_everything_else(value: object) -> None:
-    with pytest.raises(ValueError, match="28 App Activity events"):
+def test_parse_rejects_everything_else_saying_how_events_are_written(value: object) -> None:
+    with pytest.raises(ValueError, match="PURCHASE, ADD_TO_CART or add-to-cart") as caught:
         AppEvent.parse(value)
+    assert len(str(caught.value)) < 200
 
 
 # --- EventRule ------------------------------------------------------------------------------------
@@ -189,7 +198,7 @@ def test_event_rule_is_frozen() -> None:
 def test_unknown_event_error_lists_close_matches() -> None:
     errors = errors_of(include=[rule("PURCHASE", 30), rule("purchse", 30)])
     assert list(errors) == ["include[1].event"]
-    assert "did you mean 'PURCHASE'" in errors["include[1].event"]
+    assert "did you mean PURCHASE?" in errors["include[1].event"]
 
 
 @pytest.mark.parametrize("days", [0, 181, -5, "abc", True])
@@ -593,7 +602,7 @@ FILTER = [*INCLUDED_RULE, "filter_set", "filters", 0]
         ([*INCLUDED_RULE, "filter_set", "filters"], [], "exactly 1 filter"),
         ([*FILTER, "operator"], "NOT_EQ", "only field 'EVENT' with operator 'EQ'"),
         ([*FILTER, "value"], "PIXEL ADD TO CART", "unknown app event"),
-        ([*FILTER, "value"], "purchase", "did you mean 'PURCHASE'"),
+        ([*FILTER, "value"], "purchase", "did you mean PURCHASE?"),
         (["rule_spec", "inclusion_rule_set"], ..., "rule_spec lacks inclusion_rule_set"),
         (["rule_spec"], {"inclusions": None, "exclusions": None}, "inclusions, exclusions not supported"),
         (["rule_spec"], "{}", "must be a JSON object"),
@@ -714,7 +723,7 @@ def test_purpose_is_read_in_any_case_and_a_wrong_one_lists_the_purposes() -> Non
     [
         ("PURCHASE", "tracked_events", "must map app ids to the events"),
         ({"123": "PURCHASE"}, "tracked_events.123", "must be a list of events"),
-        ({"123": ["PURCHASED"]}, "tracked_events.123[0]", "did you mean 'PURCHASE'"),
+        ({"123": ["PURCHASED"]}, "tracked_events.123[0]", "did you mean PURCHASE?"),
         ({"app": ["PURCHASE"]}, "tracked_events.app.[key]", "an app id must be a positive whole number"),
     ],
 )
