@@ -650,6 +650,23 @@ def test_a_lost_answer_with_several_new_matches_takes_none_and_names_them(
     assert {a["audience_id"] for a in live(emulator)} >= set(others)
 
 
+@pytest.mark.parametrize("lost", ["committed", "not acted on"])
+def test_equal_resources_of_one_process_keep_their_own_audiences_when_an_answer_is_lost(
+    provider: AppActivity, emulator: Emulator, lost: str
+) -> None:
+    """Two resources of one stack declare the same audience; the second create's answer is lost.
+    The first's audience is new since the listing and equal in name and rules, but this process made
+    it: it is never the second's result (else both would hold one id, or the lookup would refuse)."""
+    first, _ = create(provider, name="twins")
+    if lost == "committed":
+        emulator.inject_fault(constants.PATH_RULE_CREATE, drop=True, count=1)  # made, answer lost
+    else:
+        emulator.inject_fault(constants.PATH_RULE_CREATE, http_status=503, count=1)  # not made
+    second, _ = create(provider, name="twins")
+    assert second != first
+    assert sorted(a["audience_id"] for a in live(emulator)) == sorted([first, second])
+
+
 def test_an_audience_listed_before_creating_is_not_a_lost_answer(
     provider: AppActivity, emulator: Emulator, tiktok: TikTokClient
 ) -> None:
