@@ -63,6 +63,57 @@ audiences:
     }
 
 
+LAYERS = ("the audience's stacks.prod", "the audience", "the catalog's stacks.prod", "the top level")
+"""Where advertiser_id and app_ids may be set, nearest first (the order resolution follows)."""
+
+
+def layered(nearest: int) -> str:
+    """A catalog for stack prod where each layer from LAYERS[nearest] down sets its own advertiser
+    ("100<layer>") and apps (["2<layer>"]), and the layers above it set nothing."""
+
+    def placed(layer: int, indent: str) -> str:
+        if layer < nearest:
+            return ""
+        return f'{indent}advertiser_id: "100{layer}"\n{indent}app_ids: ["2{layer}"]\n'
+
+    own_stack = placed(0, " " * 8)
+    return (
+        placed(3, "")
+        + "stacks:\n  prod:\n"
+        + (placed(2, "    ") or "    {}\n")
+        + "audiences:\n  a:\n    include: [{event: LOGIN, lookback_days: 3}]\n"
+        + placed(1, "    ")
+        + ("    stacks:\n      prod:\n" + own_stack if own_stack else "")
+    )
+
+
+@pytest.mark.parametrize("nearest", range(len(LAYERS)), ids=LAYERS)
+def test_the_nearest_layer_that_sets_a_value_wins_over_every_layer_below(nearest: int) -> None:
+    """Each adjacent pair of layers is pinned by one case (an audience's stacks.<stack> over the
+    audience first), and every layer also beats those further down."""
+    resolved = resolve(layered(nearest), "prod")
+    assert resolved.problems == ()
+    spec = resolved.audiences["prod"]["a"].spec
+    assert (spec.advertiser_id, spec.app_ids) == (f"100{nearest}", [f"2{nearest}"]), LAYERS[nearest]
+
+
+def test_an_audiences_stack_adoption_beats_its_adoption_for_every_stack() -> None:
+    resolved = resolve(
+        BASE
+        + """\
+audiences:
+  a:
+    include: [{event: LOGIN, lookback_days: 3}]
+    adopt_audience_id: "7300000000000000001"
+    stacks:
+      prod: {adopt_audience_id: "7300000000000000002"}
+""",
+    )
+    assert resolved.problems == ()
+    adopted = {stack: audiences["a"].adopt_audience_id for stack, audiences in resolved.audiences.items()}
+    assert adopted == {"dev": "7300000000000000001", "prod": "7300000000000000002"}
+
+
 def test_an_entry_becomes_the_canonical_spec_named_after_its_key_by_default() -> None:
     resolved = resolve(
         BASE
