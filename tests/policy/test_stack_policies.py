@@ -78,6 +78,16 @@ def test_using_an_audience_below_1000_people_is_reported(dev: PolicyAnalyzer) ->
     assert "wait_until_targetable=True" in text
 
 
+def test_the_boundary_is_exactly_1000_people(dev: PolicyAnalyzer) -> None:
+    """TikTok targets from 1,000 matched users: 999 is reported, 1,000 is not."""
+    for size, reported in ((999, True), (1000, False)):
+        edge = created(audience("edge", "Edge", [rule(AppEvent.PURCHASE, 30)]), "7300000000000000041", size)
+        found = of("targetable-before-use", dev.analyze_stack([edge, ad_group("g", "7300000000000000041")]))
+        assert bool(found) is reported, size
+        if reported:
+            assert "999 matched users, fewer than the 1,000" in message(found[0])
+
+
 def test_unknown_sizes_targetable_audiences_and_own_resources_pass(dev: PolicyAnalyzer) -> None:
     calculating = created(audience("new", "New", [rule(AppEvent.PURCHASE, 30)]), "7300000000000000021", None)
     small = created(audience("small", "Small", [rule(AppEvent.PURCHASE, 30)]), "7300000000000000022", 150)
