@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from pulumi_tiktok_audiences import constants
-from pulumi_tiktok_audiences.client import LookalikeSpec, TikTokClient
+from pulumi_tiktok_audiences.client import AudienceDetail, LookalikeSpec, TikTokClient
 from pulumi_tiktok_audiences.emulator import (
     DEFAULT_ADVERTISER_ID,
     DEFAULT_APP_ID,
@@ -24,6 +24,7 @@ from pulumi_tiktok_audiences.emulator import (
 )
 from pulumi_tiktok_audiences.errors import OperationError
 from pulumi_tiktok_audiences.lookalike import LookalikeAudienceSpec, LookalikeOptions, ShareSpec
+from pulumi_tiktok_audiences.providers.lookalike import declared_lookalike
 from pulumi_tiktok_audiences.readiness import NotReadyError, audience_size, is_targetable, wait_until
 from pulumi_tiktok_audiences.reading import UnreadableAnswerError
 from pulumi_tiktok_audiences.spec import AudienceSpec, error_paths
@@ -122,6 +123,30 @@ def test_a_lookalike_report_that_cannot_be_read_is_never_matched(reported: dict[
     declared = LookalikeAudienceSpec.model_validate(spec())
     with pytest.raises(UnreadableAnswerError, match=what):
         declared.mismatches(LookalikeSpec.model_validate(reported))
+
+
+def test_an_answer_with_several_lookalike_specs_matches_when_any_is_the_declared_one() -> None:
+    """TikTok's files disagree on one lookalike_spec object or a list (Q12): in a list, any entry may
+    be the declared one, and none matching means another lookalike."""
+    matches = declared_lookalike(LookalikeAudienceSpec.model_validate(spec(audience_size="BROAD"))).matches
+    ours = {
+        "source_audience_id": SOURCE,
+        "include_source": False,
+        "mobile_os": "ALL",
+        "placements": ["TikTok"],
+        "location_ids": ["6252001"],
+        "audience_size": "BROAD",
+    }
+    narrow, elsewhere = {**ours, "audience_size": "NARROW"}, {**ours, "location_ids": ["2"]}
+
+    def answer(*specs: dict[str, Any]) -> AudienceDetail:
+        return AudienceDetail.model_validate(
+            {"audience_id": "7300000000000000009", "type": "Lookalike", "lookalike_spec": list(specs)}
+        )
+
+    assert matches(answer(narrow, ours))
+    assert matches(answer(ours, elsewhere))
+    assert not matches(answer(narrow, elsewhere))
 
 
 def test_one_lookalike_written_differently_is_one_spec() -> None:
