@@ -40,6 +40,7 @@ from pulumi_tiktok_audiences.errors import (
     TikTokAudiencesError,
 )
 from pulumi_tiktok_audiences.provider import AppActivity, spec_from_props
+from pulumi_tiktok_audiences.providers.base import related
 from pulumi_tiktok_audiences.readiness import NotReadyError
 from pulumi_tiktok_audiences.settings import (
     ADVERTISER_ENV,
@@ -269,6 +270,29 @@ def test_check_of_a_known_bad_value_beside_unknowns(provider: AppActivity) -> No
     )
     failures = provider.check({}, news).failures
     assert [f.property for f in failures] == ["include[0].lookback_days"]
+
+
+@pytest.mark.parametrize(
+    ("outer", "inner", "contains"),
+    [
+        ("include[0].event", "include[0].event", True),
+        ("include[0]", "include[0].event", True),
+        ("include", "include[1].lookback_days", True),
+        ("include[0]", "include[0].app_ids[2]", True),
+        ("include[1]", "include[10]", False),  # a text prefix, not a path prefix
+        ("app_ids", "app_ids_of_rule", False),
+        ("include[0].event", "include[0].lookback_days", False),  # siblings
+        ("include[0]", "exclude[0]", False),
+    ],
+)
+def test_check_holds_back_a_failure_related_to_an_unknown_value_in_either_direction(
+    outer: str, inner: str, contains: bool
+) -> None:
+    """A failure is not reported in a preview when its path and an unknown value's path contain one
+    another, whichever is the outer one: a failure inside an unknown value, or an unknown value
+    inside what failed."""
+    assert related(outer, inner) is contains
+    assert related(inner, outer) is contains
 
 
 # --- diff -----------------------------------------------------------------------------------------
