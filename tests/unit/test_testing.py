@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,76 +64,81 @@ def _buyers(name: str = "buyers", **overrides: Any) -> AppActivityAudience:
     return AppActivityAudience(name, **args)
 
 
-@pulumi.runtime.test
-def test_outputs_are_those_of_a_fresh_create() -> pulumi.Output[None]:
-    buyers = _buyers()
+def _resolved(program: Callable[[], pulumi.Output[Any]]) -> Any:
+    """What ``program``'s output resolves to, run under ``@pulumi.runtime.test``. An apply on an
+    output that stays unknown never runs, so assertions inside one would pass unseen: this fails."""
+    seen: list[Any] = []
 
-    def check(values: list[Any]) -> None:
-        audience_id, advertiser_id, app_ids, include, summary, size, is_valid, targetable = values
-        assert audience_id.isdigit()
-        assert len(audience_id) == 19  # like TikTok's ids
-        assert advertiser_id == ADVERTISER  # the stack config's default, as the provider applies it
-        assert (app_ids, include) == ([APP], [{"event": "PURCHASE", "lookback_days": 30}])  # canonical
-        assert summary == f"People who purchased in app {APP} in the last 30 days."
-        assert (size, is_valid, targetable) == (None, False, False)  # TikTok is still calculating
+    @pulumi.runtime.test
+    def run() -> pulumi.Output[None]:
+        return program().apply(seen.append)
 
-    return pulumi.Output.all(
-        buyers.audience_id,
-        buyers.advertiser_id,
-        buyers.app_ids,
-        buyers.include,
-        buyers.summary,
-        buyers.size,
-        buyers.is_valid,
-        buyers.targetable,
-    ).apply(check)
+    run()
+    assert seen, "the output stayed unknown"
+    return seen[0]
 
 
-@pulumi.runtime.test
-def test_a_lookalike_and_its_share_wire_up_like_a_deployment() -> pulumi.Output[None]:
-    buyers = _buyers()
-    lookalike = LookalikeAudience(
-        "buyers-lookalike",
-        source=buyers,
-        locations=["6252001"],
-        audience_size="broad",
-        wait_until_targetable=True,
-    )
-    share = AudienceShare("buyers-share", audience=lookalike, advertiser_ids=[SISTER])
+def test_outputs_are_those_of_a_fresh_create() -> None:
+    def program() -> pulumi.Output[list[Any]]:
+        buyers = _buyers()
+        return pulumi.Output.all(
+            buyers.audience_id,
+            buyers.advertiser_id,
+            buyers.app_ids,
+            buyers.include,
+            buyers.summary,
+            buyers.size,
+            buyers.is_valid,
+            buyers.targetable,
+        )
 
-    def check(values: list[Any]) -> None:
-        buyers_id, lookalike_id, source_id, size, targetable, share_id, shared_with, summary = values
-        assert source_id == buyers_id != lookalike_id
-        assert (size, targetable) == (1000, True)  # create waited until TikTok's targeting minimum
-        assert share_id == f"{ADVERTISER}/{lookalike_id}"
-        assert shared_with == [SISTER]
-        assert summary == f"Audience {lookalike_id} shared with advertiser {SISTER}."
+    audience_id, advertiser_id, app_ids, include, summary, size, is_valid, targetable = _resolved(program)
+    assert audience_id.isdigit()
+    assert len(audience_id) == 19  # like TikTok's ids
+    assert advertiser_id == ADVERTISER  # the stack config's default, as the provider applies it
+    assert (app_ids, include) == ([APP], [{"event": "PURCHASE", "lookback_days": 30}])  # canonical
+    assert summary == f"People who purchased in app {APP} in the last 30 days."
+    assert (size, is_valid, targetable) == (None, False, False)  # TikTok is still calculating
 
-    return pulumi.Output.all(
-        buyers.audience_id,
-        lookalike.audience_id,
-        lookalike.source_audience_id,
-        lookalike.size,
-        lookalike.targetable,
-        share.id,
-        share.shared_advertiser_ids,
-        share.summary,
-    ).apply(check)
+
+def test_a_lookalike_and_its_share_wire_up_like_a_deployment() -> None:
+    def program() -> pulumi.Output[list[Any]]:
+        buyers = _buyers()
+        lookalike = LookalikeAudience(
+            "buyers-lookalike",
+            source=buyers,
+            locations=["6252001"],
+            audience_size="broad",
+            wait_until_targetable=True,
+        )
+        share = AudienceShare("buyers-share", audience=lookalike, advertiser_ids=[SISTER])
+        return pulumi.Output.all(
+            buyers.audience_id,
+            lookalike.audience_id,
+            lookalike.source_audience_id,
+            lookalike.size,
+            lookalike.targetable,
+            share.id,
+            share.shared_advertiser_ids,
+            share.summary,
+        )
+
+    buyers_id, lookalike_id, source_id, size, targetable, share_id, shared_with, summary = _resolved(program)
+    assert source_id == buyers_id != lookalike_id
+    assert (size, targetable) == (1000, True)  # create waited until TikTok's targeting minimum
+    assert share_id == f"{ADVERTISER}/{lookalike_id}"
+    assert shared_with == [SISTER]
+    assert summary == f"Audience {lookalike_id} shared with advertiser {SISTER}."
 
 
 def test_size_sets_what_every_audience_reports() -> None:
     _use(AudienceMocks(size=2500))
 
-    @pulumi.runtime.test
-    def program() -> pulumi.Output[None]:
+    def program() -> pulumi.Output[list[Any]]:
         buyers = _buyers(wait_until_targetable=True)
+        return pulumi.Output.all(buyers.size, buyers.is_valid, buyers.targetable)
 
-        def check(values: list[Any]) -> None:
-            assert values == [2500, True, True]
-
-        return pulumi.Output.all(buyers.size, buyers.is_valid, buyers.targetable).apply(check)
-
-    program()
+    assert _resolved(program) == [2500, True, True]
 
 
 def test_a_preview_with_values_not_known_yet_leaves_computed_outputs_unknown() -> None:
@@ -156,14 +161,9 @@ def test_a_preview_with_values_not_known_yet_leaves_computed_outputs_unknown() -
     assert seen["shared with"] == [SISTER]
 
 
-@pulumi.runtime.test
-def test_an_adopted_audience_keeps_its_id() -> pulumi.Output[None]:
-    buyers = _buyers(adopt_audience_id="7300000000000000042")
-    return buyers.audience_id.apply(lambda audience_id: _equal(audience_id, "7300000000000000042"))
-
-
-def _equal(actual: object, expected: object) -> None:
-    assert actual == expected
+def test_an_adopted_audience_keeps_its_id() -> None:
+    adopted = _resolved(lambda: _buyers(adopt_audience_id="7300000000000000042").audience_id)
+    assert adopted == "7300000000000000042"
 
 
 class AdGroup(pulumi.CustomResource):
