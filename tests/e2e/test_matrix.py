@@ -513,6 +513,11 @@ def test_create_answer_lost_once(stack: tuple[Target, Path, Engine], emulator: E
         engine.up()  # the first run may fail; the next one converges
 
     assert_invariants(engine, emulator)
+    # Recovered, not a duplicate the provider only named in its log: every audience TikTok ever made
+    # (deleted ones too) is one the stack holds, so the one whose answer was lost is the stack's.
+    held = sorted(s.id for s in engine.state.values() if kind(s.type) in (AUDIENCE, LOOKALIKE))
+    made = sorted(a["audience_id"] for a in emulator.audiences(include_deleted=True))
+    assert made == held, "TikTok made an audience the stack does not hold"
 
 
 def crash_points() -> list[Any]:
