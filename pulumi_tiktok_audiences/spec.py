@@ -1,7 +1,8 @@
 """The audience spec: the single source of truth for what an App Activity audience is.
 
 Validation, the canonical form (so that one audience written two ways compares equal), the
-lossless mapping to and from TikTok's ``rule/create`` body, what forces a replacement, and the
+lossless mapping to and from TikTok's ``rule/create`` body, what TikTok fixes at creation
+(:meth:`AudienceSpec.replacement_key`, which changes.py turns into "replace or update") and the
 plain-English summary all live here, once. The module knows nothing of Pulumi or HTTP, so the
 provider, the CLI and the catalog share it and importing it stays cheap.
 """
@@ -533,7 +534,7 @@ class AudienceSpec(StrictModel):
 
         Rule order and repeated rules do not count (rules combine with OR); the name does not
         (rename is an update). audience_sub_type is included even though TikTok can move NORMAL
-        to REACH_FREQUENCY in place; callers that use that path compare it themselves.
+        to REACH_FREQUENCY in place: changes.classify decides that move.
         """
 
         def rules(items: list[EventRule]) -> list[tuple[str, int, tuple[str, ...]]]:
@@ -547,20 +548,6 @@ class AudienceSpec(StrictModel):
             "retention_in_days": self.retention_in_days,
             "audience_sub_type": self.audience_sub_type,
         }
-
-    def replacing_fields(self, new: "AudienceSpec") -> list[str]:
-        """The fields whose change from this spec to ``new`` needs a new audience; [] if in place.
-
-        The provider's diff and the catalog's reviewer diff both ask this. TikTok's update renames,
-        and moves NORMAL to REACH_FREQUENCY one way (reference §2.2); nothing else changes in place.
-        """
-        aligned = self.model_copy(update={"name": new.name, "audience_sub_type": new.audience_sub_type})
-        sub_type_in_place = (self.audience_sub_type, new.audience_sub_type) != ("REACH_FREQUENCY", "NORMAL")
-        if aligned.replacement_key() == new.replacement_key() and sub_type_in_place:
-            return []
-        old_fields = self.model_dump(mode="json", exclude_none=True)
-        new_fields = new.model_dump(mode="json", exclude_none=True)
-        return [k for k in REPLACE_FIELDS if old_fields.get(k) != new_fields.get(k)] or ["include"]
 
     # -- TikTok's wire format ---------------------------------------------------------------------
 

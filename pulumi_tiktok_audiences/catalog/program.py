@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pulumi_tiktok_audiences.catalog.validation import CatalogError, resolve_catalog
+from pulumi_tiktok_audiences.catalog.validation import CatalogAudience, CatalogError, resolve_catalog
 
 if TYPE_CHECKING:
     import pulumi
@@ -23,7 +23,8 @@ def load_catalog(
     A relative ``path`` is relative to the working directory, which Pulumi sets to the project's.
     Returns the resources by key. Raises :class:`CatalogError` listing every problem (the same
     lines as ``tiktok-audiences validate --stack``) before declaring anything. ``opts`` applies
-    to every resource (a parent, a provider, protect ...).
+    to every resource (a parent, a provider ...); an audience's ``protect`` overrides its protect,
+    and its ``previous_keys`` are added to its aliases.
     """
     import pulumi
 
@@ -54,8 +55,9 @@ def load_catalog(
             purpose=audience.spec.purpose,
             tracked_events=audience.spec.model_dump(mode="json")["tracked_events"],
             adopt_audience_id=audience.adopt_audience_id,
+            wait_until_targetable=audience.wait_until_targetable,
             catalog=_shown(path),
-            opts=opts,
+            opts=pulumi.ResourceOptions.merge(opts, _options(audience)),
         )
         for key, audience in resolved.audiences[name].items()
     }
@@ -65,3 +67,13 @@ def _shown(path: str | Path) -> str:
     """The catalog as its owner knows it: relative to the project (Pulumi's working directory)."""
     given, here = Path(path), Path.cwd()
     return str(given.relative_to(here) if given.is_absolute() and given.is_relative_to(here) else given)
+
+
+def _options(audience: CatalogAudience) -> pulumi.ResourceOptions:
+    """The audience's own resource options: protect when it says so, an alias per previous key."""
+    import pulumi
+
+    aliases: list[pulumi.Input[str | pulumi.Alias]] = [
+        pulumi.Alias(name=key) for key in audience.previous_keys
+    ]
+    return pulumi.ResourceOptions(protect=audience.protect, aliases=aliases or None)

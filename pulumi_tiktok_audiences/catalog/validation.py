@@ -1,10 +1,12 @@
 """Checking a catalog: its models (and their JSON Schema), resolution per stack, and every problem.
 
 An audience takes :class:`~pulumi_tiktok_audiences.spec.AudienceSpec`'s fields (the field rules
-are the spec's own, reused here, never restated), plus ``adopt_audience_id`` and ``stacks``.
-For a stack, ``advertiser_id`` and ``app_ids`` come from the first that sets them: the audience's
+are the spec's own, reused here, never restated), plus ``adopt_audience_id``, ``previous_keys``
+(Pulumi aliases), ``protect``, ``wait_until_targetable`` and ``stacks``. For a stack,
+``advertiser_id`` and ``app_ids`` come from the first that sets them: the audience's
 ``stacks.<stack>``, the audience, the catalog's ``stacks.<stack>``, the catalog's top level.
-``adopt_audience_id`` may sit on the audience (every stack) or under its ``stacks.<stack>``.
+``adopt_audience_id``, ``protect`` and ``wait_until_targetable`` may sit on the audience (every
+stack) or under its ``stacks.<stack>`` (which wins there).
 """
 
 from __future__ import annotations
@@ -130,13 +132,65 @@ _ADOPT_FIELD: Final[dict[str, Any]] = {
     )
 }
 
+_OPTION_FIELDS: Final[dict[str, Any]] = {
+    "protect": (
+        bool | None,
+        Field(
+            default=None,
+            strict=True,
+            description=(
+                "Pulumi's protect option: `pulumi up` then refuses to delete or replace the audience "
+                "(set it to false first, in a change of its own or with the replacement)."
+            ),
+        ),
+    ),
+    "wait_until_targetable": (
+        bool | None,
+        Field(
+            default=None,
+            strict=True,
+            description=(
+                "Make `pulumi up` wait, when it creates the audience, until TikTok has calculated it "
+                "and it reaches the 1,000 users ad groups need (default: false)."
+            ),
+        ),
+    ),
+}
+"""Per audience, or per audience under its ``stacks.<stack>`` (which wins)."""
+_PREVIOUS_KEYS_FIELD: Final[dict[str, Any]] = {
+    "previous_keys": (
+        list[_Key],
+        Field(
+            default_factory=list,
+            description=(
+                "Keys this audience had before (Pulumi aliases): renaming a key keeps the live audience "
+                "instead of deleting it and creating a new, empty one."
+            ),
+        ),
+    )
+}
+
+_TRACKED_FIELD: Final[dict[str, Any]] = {
+    "tracked_events": _spec_field(
+        "tracked_events",
+        description=(
+            "Per app id, the events your measurement partner (MMP) posts back to TikTok, e.g. "
+            "{'6400000001': [INSTALL, LAUNCH_APP, PURCHASE]}; each audience gets those of its own apps. "
+            "A rule on another event of such an app matches nobody. Apps not listed are not checked."
+        ),
+    )
+}
+"""Per app, at the top level and under ``stacks.<stack>`` (which wins for the apps it lists)."""
+
 Placement = _model(
-    "Placement", "Where a stack's audiences live: its ad account and its default apps.", _PLACEMENT_FIELDS
+    "Placement",
+    "Where a stack's audiences live: its ad account, its default apps, the events its apps post back.",
+    {**_PLACEMENT_FIELDS, **_TRACKED_FIELD},
 )
 StackOverride = _model(
     "StackOverride",
-    "One audience in one stack: another ad account, other apps, or an audience to adopt there.",
-    {**_PLACEMENT_FIELDS, **_ADOPT_FIELD},
+    "One audience in one stack: another ad account, other apps, an audience to adopt there, options.",
+    {**_PLACEMENT_FIELDS, **_ADOPT_FIELD, **_OPTION_FIELDS},
 )
 
 
@@ -161,6 +215,8 @@ CatalogAudienceEntry = _model(
         "name": _spec_field("name", default=None, description="The name in Ads Manager; default: the key."),
         **_PLACEMENT_FIELDS,
         **_ADOPT_FIELD,
+        **_PREVIOUS_KEYS_FIELD,
+        **_OPTION_FIELDS,
         "stacks": _keyed(
             StackOverride,
             "Overrides for single stacks (named in the top-level stacks).",
@@ -174,9 +230,10 @@ Catalog = _model(
     "TikTok App Activity audiences of one Pulumi project, for each of its stacks.",
     {
         **_PLACEMENT_FIELDS,
+        **_TRACKED_FIELD,
         "stacks": _keyed(
             Placement,
-            "Every stack of the project; each may override advertiser_id and app_ids.",
+            "Every stack of the project; each may override advertiser_id, app_ids and tracked_events.",
             empty_ok=True,
             default_factory=dict,
         ),
@@ -238,6 +295,10 @@ class CatalogAudience:
     key: str
     spec: AudienceSpec
     adopt_audience_id: str | None = None
+    previous_keys: tuple[str, ...] = ()
+    """Keys the audience had before: its program declares them as Pulumi aliases."""
+    protect: bool | None = None
+    wait_until_targetable: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -259,7 +320,7 @@ class ResolvedCatalog:
         return tuple(sorted((*self.problems, *self.warnings)))
 
 
-_NOT_SPEC: Final = ("stacks", "adopt_audience_id")
+_NOT_SPEC: Final = ("stacks", "adopt_audience_id", "previous_keys", *_OPTION_FIELDS)
 
 
 def resolve_catalog(path: str | Path, stack: str | None = None) -> ResolvedCatalog:
@@ -327,6 +388,7 @@ class _Resolver:
         entries: dict[str, dict[str, Any]] = catalog["audiences"]
         for key, entry in entries.items():
             self._check_stack_names(key, entry, declared)
+        self._check_previous_keys(entries)
         resolved = {
             name: {
                 key: found
@@ -349,6 +411,7 @@ class _Resolver:
             spec = audience.spec
             by_advertiser[spec.advertiser_id].append(key)
             self._check_rules(key, spec, stack)
+            self._check_tracked(key, spec, stack)
             same = identical.setdefault(json.dumps([spec.name, spec.replacement_key()]), key)
             label = named.setdefault((spec.advertiser_id, " ".join(spec.name.casefold().split())), key)
             if same != key:
@@ -394,6 +457,17 @@ class _Resolver:
                 )
             severity: Literal["error", "warning"] = "error" if empty else "warning"
             self._add(("audiences", key, "include", index), message, stack, severity)
+
+    def _check_tracked(self, key: str, spec: AudienceSpec, stack: str | None) -> None:
+        """A rule on an event its app does not post back (tracked_events) matches nobody there."""
+        for kind, index, rule, app in spec.untracked_rules():
+            tracked = ", ".join(event.name for event in spec.tracked_for(app) or ())
+            message = (
+                f"app {app} does not post {rule.event.name} back to TikTok (its tracked_events: "
+                f"{tracked or 'none'}), so this rule matches nobody from that app: add {rule.event.name} "
+                "to the app's tracked_events if your measurement partner (MMP) sends it"
+            )
+            self._add(("audiences", key, kind, index, "event"), message, stack, "warning")
 
     def _add(
         self,
@@ -460,6 +534,28 @@ class _Resolver:
                 f"{hint}{_listing('declared', declared)}",
             )
 
+    def _check_previous_keys(self, entries: Mapping[str, dict[str, Any]]) -> None:
+        """A previous key becomes a Pulumi alias: it must name no audience of the catalog, and one only."""
+        claimed: dict[str, str] = {}
+        for key, entry in entries.items():
+            for index, previous in enumerate(entry.get("previous_keys", ())):
+                loc = ("audiences", key, "previous_keys", index)
+                owner = claimed.setdefault(previous, key)
+                if previous == key:
+                    self._add(loc, f"{previous!r} is this audience's own key: list only keys it had before")
+                elif previous in entries:
+                    self._add(
+                        loc,
+                        f"audiences.{previous} still exists: a previous key must be one no audience has now "
+                        "(Pulumi would take that audience for this one); remove it here or rename that one",
+                    )
+                elif owner != key:
+                    self._add(
+                        loc,
+                        f"{previous!r} is also a previous key of audiences.{owner}: the audience once called "
+                        f"{previous} can live on under one key only",
+                    )
+
     def _resolve(
         self, catalog: dict[str, Any], key: str, entry: dict[str, Any], stack: str | None
     ) -> CatalogAudience | None:
@@ -480,6 +576,9 @@ class _Resolver:
                 if values.get(name) is not None:
                     data[name], source[name] = values[name], (*loc, name)
                     break
+        tracked = _tracked_for(data, catalog, catalog_stack)
+        if tracked:
+            data["tracked_events"] = tracked
         try:
             spec = AudienceSpec.model_validate(data)
         except ValidationError as exc:
@@ -496,7 +595,11 @@ class _Resolver:
                 self._add(where, message, stack)
             return None
         adopt = entry_stack.get("adopt_audience_id") or entry.get("adopt_audience_id")
-        return CatalogAudience(key, spec, adopt)
+        options = {
+            name: next((layer[name] for layer in (entry_stack, entry) if layer.get(name) is not None), None)
+            for name in _OPTION_FIELDS
+        }
+        return CatalogAudience(key, spec, adopt, tuple(entry.get("previous_keys", ())), **options)
 
     def _check_adoptions(self, resolved: Mapping[str | None, Mapping[str, CatalogAudience]]) -> None:
         """One TikTok audience can belong to one resource of one stack only."""
@@ -527,6 +630,19 @@ class _Resolver:
     def _adopt_loc(self, key: str, stack: str | None) -> Loc:
         scoped: Loc = ("audiences", key, "stacks", str(stack), "adopt_audience_id")
         return scoped if scoped in self.doc.lines else ("audiences", key, "adopt_audience_id")
+
+
+def _tracked_for(data: Mapping[str, Any], *layers: Mapping[str, Any]) -> dict[str, Any]:
+    """The tracked events of the apps an audience's rules read, from the first layer listing each app.
+
+    ``data`` holds validated fields (ids as canonical text); ``layers``: the catalog, then its stack.
+    """
+    rules = [*data.get("include", ()), *data.get("exclude", ())]
+    apps = {*(data.get("app_ids") or ()), *(app for rule in rules for app in rule.get("app_ids") or ())}
+    declared: dict[str, Any] = {}
+    for layer in layers:
+        declared.update(layer.get("tracked_events") or {})
+    return {app: events for app, events in declared.items() if app in apps}
 
 
 def _listing(what: str, names: Sequence[str]) -> str:

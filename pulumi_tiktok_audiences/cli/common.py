@@ -160,6 +160,9 @@ def audience_json(audience: CatalogAudience) -> dict[str, Any]:
         "advertiser_id": audience.spec.advertiser_id,
         "summary": audience.spec.summary(),
         "adopt_audience_id": audience.adopt_audience_id,
+        "previous_keys": list(audience.previous_keys),
+        "protect": bool(audience.protect),
+        "wait_until_targetable": bool(audience.wait_until_targetable),
         "spec": audience.spec.model_dump(mode="json", exclude_none=True),
     }
 

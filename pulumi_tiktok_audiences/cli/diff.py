@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 
@@ -57,81 +57,29 @@ def _read_side(value: str, stack: str | None) -> ResolvedCatalog:
     raise click.BadParameter(f"{value!r} is no file, and not REV:PATH (such as origin/main:audiences.yaml)")
 
 
-_CHANGE_WORDS = {
-    "add": ("+", "added"),
-    "adopt": ("+", "adopted"),
-    "rename": ("~", "renamed in place"),
-    "replace": ("!", "REPLACED"),
-    "delete": ("-", "deleted"),
-}
-
-
-def _change_lines(change: AudienceChange) -> list[str]:
-    """One change in plain English: the headline, then indented details."""
-    before, after = change.before, change.after
-    if change.kind == "add" and after is not None:
-        return [f"creates {after.spec.name!r}: {after.spec.summary()}"]
-    if change.kind == "adopt" and after is not None:
-        return [
-            f"takes over the existing audience {after.adopt_audience_id} as {after.spec.name!r} "
-            f"(nothing is created): {after.spec.summary()}"
-        ]
-    if change.kind == "delete" and before is not None:
-        return [
-            f"deletes {before.spec.name!r} from TikTok (ad groups still using it make the delete fail): "
-            f"{before.spec.summary()}"
-        ]
-    assert before is not None, "renames and replacements have both sides"
-    assert after is not None
-    if change.kind == "rename":
-        words = []
-        if before.spec.name != after.spec.name:
-            words.append(f"{before.spec.name!r} becomes {after.spec.name!r}")
-        if before.spec.audience_sub_type != after.spec.audience_sub_type:
-            words.append(f"moves to {after.spec.audience_sub_type}")
-        return [f"{'; '.join(words)}; same audience id, ad groups keep it"]
-    return [
-        "a new audience is created, ad groups move to its id, then the old one is deleted",
-        *(f"why: {reason}" for reason in change.reasons),
-        f"before: {before.spec.summary()}",
-        f"after:  {after.spec.summary()}",
-    ]
-
-
-def _stack_headline(diff: StackDiff) -> str:
-    name = f"Stack {diff.stack}" if diff.stack is not None else "All stacks"
-    if diff.removed:
-        return (
-            f"{name}: no longer in the catalog. Its program will fail rather than delete anything; "
-            "to delete its audiences, run `pulumi destroy` on it"
-        )
-    counts = [
-        f"{sum(c.kind == kind for c in diff.changes)} {_CHANGE_WORDS[kind][1]}"
-        for kind in _CHANGE_WORDS
-        if any(c.kind == kind for c in diff.changes)
-    ]
-    return f"{name}: {', '.join([*counts, f'{len(diff.unchanged)} unchanged'])}"
-
-
 def _diff_text(diffs: list[StackDiff]) -> list[str]:
+    from pulumi_tiktok_audiences.catalog.diff import CHANGE_WORDS
+
     lines = []
     for diff in diffs:
-        lines.append(_stack_headline(diff))
+        lines.append(diff.headline())
         for change in diff.changes if not diff.removed else ():
-            mark, word = _CHANGE_WORDS[change.kind]
-            first, *rest = _change_lines(change)
+            mark, word = CHANGE_WORDS[change.kind]
+            first, *rest = change.lines()
             lines.append(f"  {mark} {change.key} ({word}): {first}")
             lines += [f"      {line}" for line in rest]
     return lines
 
 
 def _diff_markdown(diffs: list[StackDiff]) -> list[str]:
+    from pulumi_tiktok_audiences.catalog.diff import CHANGE_WORDS
+
     lines = ["### Audience changes", ""]
     for diff in diffs:
-        lines += [f"**{_stack_headline(diff)}**", ""]
+        lines += [f"**{diff.headline()}**", ""]
         for change in diff.changes if not diff.removed else ():
-            word = _CHANGE_WORDS[change.kind][1]
-            first, *rest = _change_lines(change)
+            word = CHANGE_WORDS[change.kind][1]
+            first, *rest = change.lines()
             lines.append(f"- `{change.key}` **{word}**: {first}")
             lines += [f"  - {line}" for line in rest]
         lines.append("")
@@ -142,6 +90,21 @@ def _diff_json(base: ResolvedCatalog, head: ResolvedCatalog, diffs: list[StackDi
     def side(audience: CatalogAudience | None) -> dict[str, Any] | None:
         return None if audience is None else audience_json(audience)
 
+    def entry(change: AudienceChange) -> dict[str, Any]:
+        renamed = change.change.name if change.change is not None else None
+        return {
+            "key": change.key,
+            "change": change.kind,
+            "previous_key": change.previous_key,
+            "fields": list(change.change.fields) if change.change is not None else [],
+            "reasons": list(change.reasons),
+            "name": {"before": renamed[0], "after": renamed[1]} if renamed else None,
+            "suggested_previous_keys": [change.same_as] if change.same_as else [],
+            "explanation": change.lines(),
+            "before": side(change.before),
+            "after": side(change.after),
+        }
+
     return {
         "base": base.file,
         "head": head.file,
@@ -149,21 +112,32 @@ def _diff_json(base: ResolvedCatalog, head: ResolvedCatalog, diffs: list[StackDi
             {
                 "stack": diff.stack,
                 "removed": diff.removed,
-                "changes": [
-                    {
-                        "key": change.key,
-                        "change": change.kind,
-                        "reasons": list(change.reasons),
-                        "before": side(change.before),
-                        "after": side(change.after),
-                    }
-                    for change in diff.changes
-                ],
+                "changes": [entry(change) for change in diff.changes],
                 "unchanged": list(diff.unchanged),
             }
             for diff in diffs
         ],
     }
+
+
+GATE_EXIT: Final = 3
+"""The exit status when --fail-on-replace or --fail-on-delete finds what it guards against."""
+
+
+def _gates(diffs: list[StackDiff], on_replace: bool, on_delete: bool) -> list[str]:
+    """One line per refused change: what a CI gate stops, and how to let it through."""
+    refused = [
+        (diff.stack, change)
+        for diff in diffs
+        if not diff.removed
+        for change in diff.changes
+        if (on_replace and change.kind == "replace") or (on_delete and change.kind == "delete")
+    ]
+    return [
+        f"{'stack ' + stack + ': ' if stack else ''}audiences.{change.key} is "
+        f"{'replaced' if change.kind == 'replace' else 'deleted'} (--fail-on-{change.kind})"
+        for stack, change in refused
+    ]
 
 
 @command(
@@ -181,16 +155,34 @@ def _diff_json(base: ResolvedCatalog, head: ResolvedCatalog, diffs: list[StackDi
 )
 @stack_option("Compare this stack only (default: every stack of either catalog).")
 @format_option("markdown", help_text="markdown: for a pull request's job summary; json: for programs.")
+@click.option(
+    "--fail-on-replace",
+    is_flag=True,
+    help=f"Exit with status {GATE_EXIT} if an audience would be replaced (the diff is still printed).",
+)
+@click.option(
+    "--fail-on-delete",
+    is_flag=True,
+    help=f"Exit with status {GATE_EXIT} if an audience would be deleted (the diff is still printed).",
+)
 @click.pass_context
 def diff(
-    ctx: click.Context, catalogs: tuple[str, ...], base_ref: str | None, stack: str | None, output_format: str
+    ctx: click.Context,
+    catalogs: tuple[str, ...],
+    base_ref: str | None,
+    stack: str | None,
+    output_format: str,
+    fail_on_replace: bool,
+    fail_on_delete: bool,
 ) -> None:
     """Say what deploying HEAD over BASE does to each audience, per stack, in plain English.
 
     BASE and HEAD are catalog files, `-` (standard input) or REV:PATH (a file in a git revision).
-    Each audience is added, adopted, renamed in place (same id), REPLACED (a new audience is
-    created, ad groups move to its id, then the old one is deleted; the reason is given) or
-    deleted, as the provider decides at `pulumi up`. Exit status 1 if either catalog has problems.
+    Each audience is added, adopted, updated in place (same id), REPLACED (a new audience is
+    created, starts empty and is calculated again; the reason is given) or deleted, as the
+    provider decides at `pulumi up`. A key renamed through previous_keys keeps its audience.
+    Exit status 1 if either catalog has problems; 3 with --fail-on-replace or --fail-on-delete
+    when the diff holds what they guard against.
     """
     from pulumi_tiktok_audiences.catalog import diff_catalogs
 
@@ -215,6 +207,11 @@ def diff(
     diffs = diff_catalogs(base, head)
     if output_format == "json":
         echo_json(_diff_json(base, head, diffs))
-        return
-    for line in _diff_markdown(diffs) if output_format == "markdown" else _diff_text(diffs):
-        click.echo(line)
+    else:
+        for line in _diff_markdown(diffs) if output_format == "markdown" else _diff_text(diffs):
+            click.echo(line)
+    refused = _gates(diffs, fail_on_replace, fail_on_delete)
+    for line in refused:
+        click.echo(f"refused: {line}", err=True)
+    if refused:
+        ctx.exit(GATE_EXIT)

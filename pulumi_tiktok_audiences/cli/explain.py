@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from pulumi_tiktok_audiences.cli.common import (
@@ -15,6 +17,9 @@ from pulumi_tiktok_audiences.cli.common import (
     resolve,
     stack_option,
 )
+
+if TYPE_CHECKING:
+    from pulumi_tiktok_audiences.catalog import CatalogAudience
 
 
 @command(
@@ -58,12 +63,30 @@ def explain(ctx: click.Context, file: str, stack: str | None, output_format: str
                 spec = audience.spec
                 click.echo(f"{indent}{key}: {spec.name!r}, advertiser {spec.advertiser_id}")
                 click.echo(f"{indent}  {spec.summary()}")
-                if audience.adopt_audience_id is not None:
-                    click.echo(
-                        f"{indent}  Takes over the existing audience {audience.adopt_audience_id} "
-                        "(no new audience is created)."
-                    )
+                for line in _options(audience):
+                    click.echo(f"{indent}  {line}")
         for problem in resolved.report():
             click.echo(str(problem), err=True)
     if resolved.problems:
         ctx.exit(1)
+
+
+def _options(audience: CatalogAudience) -> list[str]:
+    """What the catalog says beyond the rules, one sentence each."""
+    lines = []
+    spec = audience.spec
+    if spec.purpose is not None:
+        lines.append(f"Purpose: {spec.purpose}.")
+    for app, events in spec.tracked_events or ():
+        lines.append(f"App {app} posts back (tracked_events): {', '.join(event.name for event in events)}.")
+    if audience.adopt_audience_id is not None:
+        lines.append(
+            f"Takes over the existing audience {audience.adopt_audience_id} (no new audience is created)."
+        )
+    if audience.previous_keys:
+        lines.append(f"Formerly {', '.join(audience.previous_keys)} (previous_keys): the same audience.")
+    if audience.protect:
+        lines.append("Protected: `pulumi up` refuses to delete or replace it.")
+    if audience.wait_until_targetable:
+        lines.append("When created, `pulumi up` waits until TikTok has calculated it and it can be targeted.")
+    return lines

@@ -13,6 +13,7 @@ from pydantic import BeforeValidator, TypeAdapter, ValidationError
 
 from pulumi_tiktok_audiences import reading
 from pulumi_tiktok_audiences.advice import CATALOG_KEY
+from pulumi_tiktok_audiences.changes import classify
 from pulumi_tiktok_audiences.errors import AdoptionError, OperationError
 from pulumi_tiktok_audiences.lookalike import ReadinessOptions
 from pulumi_tiktok_audiences.providers.base import (
@@ -150,16 +151,16 @@ class AppActivityProvider(AudienceProvider):
             return DiffResult(
                 changes=True, replaces=[k for k in REPLACE_KEYS if k in unknown], delete_before_replace=False
             )
-        old, new = spec_from_props(olds), spec_from_props(news)
-        replaces = old.replacing_fields(new)  # the catalog's reviewer diff asks the same question
-        changes = (
-            bool(replaces)
-            or old.name != new.name
-            or old.audience_sub_type != new.audience_sub_type
-            or any(getattr(old, key) != getattr(new, key) for key in LOCAL_FIELDS)
-            or _readiness(olds) != _readiness(news)
+        # The one change model: the catalog's reviewer diff asks the same question.
+        change = classify(
+            spec_from_props(olds),
+            spec_from_props(news),
+            old_readiness=_readiness(olds),
+            new_readiness=_readiness(news),
         )
-        return DiffResult(changes=changes, replaces=replaces, delete_before_replace=False)
+        return DiffResult(
+            changes=change.kind != "same", replaces=list(change.replaces), delete_before_replace=False
+        )
 
     # -- create --------------------------------------------------------------------------------
     def create(self, props: dict[str, Any]) -> CreateResult:

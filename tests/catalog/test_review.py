@@ -54,10 +54,10 @@ audiences:
 
 # key -> (change in dev, change in prod): the advertiser move happens in prod only.
 EXPECTED = {
-    "renamed": ("rename", "rename"),
+    "renamed": ("update", "update"),
     "new-rules": ("replace", "replace"),
     "refresh-off": ("replace", "replace"),
-    "to-rf": ("rename", "rename"),
+    "to-rf": ("update", "update"),
     "from-rf": ("replace", "replace"),
     "moved": (None, "replace"),
     "rewritten": (None, None),
@@ -100,24 +100,25 @@ def test_text_says_what_happens_and_why(files: tuple[Path, Path]) -> None:
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == (
-        "Stack prod: 1 added, 1 adopted, 2 renamed in place, 4 REPLACED, 1 deleted, 1 unchanged"
+        "Stack prod: 1 added, 1 adopted, 2 updated in place, 4 REPLACED, 1 deleted, 1 unchanged"
     )
     text = result.stdout
     assert (
-        "  ~ renamed (renamed in place): 'Old name' becomes 'New name'; same audience id, ad groups keep it"
+        "  ~ renamed (updated in place): 'Old name' becomes 'New name'; same audience id, ad groups keep it"
         in text
     )
-    assert "  ~ to-rf (renamed in place): moves to REACH_FREQUENCY; same audience id" in text
+    assert "  ~ to-rf (updated in place): moves to REACH_FREQUENCY; same audience id" in text
     assert (
-        "  ! new-rules (REPLACED): a new audience is created, ad groups move to its id, then the old one is "
-        "deleted\n      why: who it includes changes (TikTok cannot edit an audience's rules)\n"
+        "  ! new-rules (REPLACED): a new audience is created and this program's ad groups move to its id; "
+        "then the old audience is deleted\n      why: who it includes changes (TikTok cannot edit an "
+        "audience's rules)\n      the new audience starts empty"
+    ) in text
+    assert (
         "      before: People who purchased in apps 11 or 12 in the last 30 days, except those who purchased "
         "in the last 7 days.\n      after:  People who purchased in apps 11 or 12 in the last 60 days"
     ) in text
-    assert (
-        "why: auto_refresh changes from True to False (TikTok fixes it when the audience is created)" in text
-    )
-    assert "why: audience_sub_type changes from REACH_FREQUENCY to NORMAL (TikTok only moves NORMAL" in text
+    assert "why: auto_refresh: true -> false (TikTok fixes it when the audience is created)" in text
+    assert "why: audience_sub_type: REACH_FREQUENCY -> NORMAL (TikTok only moves NORMAL" in text
     assert "why: it moves from ad account 222 to 333" in text
     assert (
         "  + added (added): creates 'Added': People who logged in to apps 11 or 12 in the last 9 days."
@@ -135,9 +136,12 @@ def test_markdown_for_the_job_summary(files: tuple[Path, Path]) -> None:
     assert lines[:3] == [
         "### Audience changes",
         "",
-        "**Stack dev: 2 added, 2 renamed in place, 3 REPLACED, 1 deleted, 2 unchanged**",
+        "**Stack dev: 2 added, 2 updated in place, 3 REPLACED, 1 deleted, 2 unchanged**",
     ]
-    replaced = "a new audience is created, ad groups move to its id, then the old one is deleted"
+    replaced = (
+        "a new audience is created and this program's ad groups move to its id; "
+        "then the old audience is deleted"
+    )
     assert f"- `new-rules` **REPLACED**: {replaced}" in lines
     assert "  - why: who it includes changes (TikTok cannot edit an audience's rules)" in lines
 
@@ -235,3 +239,143 @@ def test_the_base_from_a_git_revision(tmp_path: Path, monkeypatch: pytest.Monkey
     unknown = run("diff", "--base-ref", "no-such-branch", "audiences.yaml")
     assert unknown.exit_code == 2
     assert "cannot read no-such-branch:./audiences.yaml from git" in unknown.stderr
+
+
+# --- issue 18: one change model, replacements spelled out, renamed keys, CI gates ----------------
+
+ONE_AUDIENCE = """\
+advertiser_id: "111"
+app_ids: ["11"]
+audiences:
+  {key}:
+    name: {name}
+{extra}    include: [{{event: ADD_TO_CART, lookback_days: {days}}}]
+    exclude: [{excludes}]
+"""
+EXCLUDES = "{event: PURCHASE, lookback_days: 30}, {event: CHECKOUT, lookback_days: 7}"
+SWAPPED = "{event: CHECKOUT, lookback_days: 7}, {event: PURCHASE, lookback_days: 30}"
+
+
+def one(
+    key: str = "carts",
+    name: str = "Cart abandoners",
+    days: int = 30,
+    excludes: str = EXCLUDES,
+    extra: str = "",
+) -> str:
+    return ONE_AUDIENCE.format(key=key, name=name, days=days, excludes=excludes, extra=extra)
+
+
+def write(tmp_path: Path, base: str, head: str) -> tuple[str, str]:
+    (tmp_path / "base.yaml").write_text(base)
+    (tmp_path / "head.yaml").write_text(head)
+    return str(tmp_path / "base.yaml"), str(tmp_path / "head.yaml")
+
+
+def test_swapping_two_exclude_rules_is_no_change_for_the_diff_and_the_provider(tmp_path: Path) -> None:
+    """Issue 18 point 1: the diff said "renamed in place" with an empty reason; nothing changes."""
+    base, head = resolve_text(one(), "base.yaml"), resolve_text(one(excludes=SWAPPED), "head.yaml")
+    (diff,) = diff_catalogs(base, head)
+    assert (diff.changes, diff.unchanged) == ((), ("carts",))
+    olds = props_from_spec(base.audiences[None]["carts"].spec)
+    news = props_from_spec(head.audiences[None]["carts"].spec)
+    assert not AppActivity().diff("id", olds, news).changes
+    result = run("diff", *write(tmp_path, one(), one(excludes=SWAPPED)))
+    assert result.exit_code == 0
+    assert result.stdout == "All stacks: 1 unchanged\n"
+
+
+def test_a_replacement_is_spelled_out_in_every_format(tmp_path: Path) -> None:
+    """Issue 18 point 2: starts empty, calculated again, the 1,000-user minimum, ad groups made in Ads
+    Manager keep the old id, and the name change inside the replacement."""
+    files = write(tmp_path, one(), one(name="Cart abandoners 60d", days=60))
+    consequences = [
+        "name: 'Cart abandoners' becomes 'Cart abandoners 60d'",
+        "the new audience starts empty: TikTok calculates it again (this takes hours), and ad groups "
+        "cannot target it until it reaches TikTok's minimum of 1,000 users",
+        "ad groups made outside this program (in Ads Manager) stay on the old audience: move them to the "
+        "new one, since the old one is deleted (TikTok may refuse that delete while they use it, and "
+        "`pulumi up` then stops with an error)",
+    ]
+    text = run("diff", *files)
+    markdown = run("diff", *files, "--format", "markdown")
+    report = run("diff", *files, "--format", "json")
+    assert (text.exit_code, markdown.exit_code, report.exit_code) == (0, 0, 0)
+    (change,) = json.loads(report.stdout)["stacks"][0]["changes"]
+    assert change["change"] == "replace"
+    assert change["name"] == {"before": "Cart abandoners", "after": "Cart abandoners 60d"}
+    for line in consequences:
+        assert f"      {line}\n" in text.stdout
+        assert f"  - {line}\n" in markdown.stdout
+        assert line in change["explanation"]
+
+
+def test_a_protected_audience_is_named_in_a_replacement_and_a_delete(tmp_path: Path) -> None:
+    protected = "    protect: true\n"
+    replaced = run("diff", *write(tmp_path, one(extra=protected), one(days=60, extra=protected)))
+    assert "`pulumi up` refuses to replace it; set protect: false in this change" in replaced.stdout
+    unprotected = run("diff", *write(tmp_path, one(extra=protected), one(days=60)))
+    assert "refuses to replace" not in unprotected.stdout  # the engine allows both in one update
+    empty = 'advertiser_id: "111"\naudiences: {}\n'
+    deleted = run("diff", *write(tmp_path, one(extra=protected), empty))
+    assert "it is protected (protect: true): `pulumi up` refuses to delete it" in deleted.stdout
+
+
+def test_a_key_renamed_with_previous_keys_is_the_same_audience(tmp_path: Path) -> None:
+    """Issue 18 point 3: previous_keys make a rename of the key a rename, not added + deleted."""
+    head = one(key="cart-abandoners", extra="    previous_keys: [carts]\n")
+    (diff,) = diff_catalogs(resolve_text(one(), "base.yaml"), resolve_text(head, "head.yaml"))
+    (change,) = diff.changes
+    assert (change.key, change.kind, change.previous_key) == ("cart-abandoners", "same", "carts")
+    result = run("diff", *write(tmp_path, one(), head))
+    assert result.stdout.splitlines() == [
+        "All stacks: 1 key renamed, 0 unchanged",
+        "  ~ cart-abandoners (key renamed): key renamed from carts; same audience id, ad groups keep it",
+    ]
+    changed = one(key="cart-abandoners", days=60, extra="    previous_keys: [carts]\n")
+    replaced = run("diff", *write(tmp_path, one(), changed), "--format", "json")
+    (entry,) = json.loads(replaced.stdout)["stacks"][0]["changes"]
+    assert (entry["change"], entry["previous_key"]) == ("replace", "carts")
+    assert "key renamed from carts" in entry["explanation"]
+
+
+def test_an_added_and_a_deleted_audience_with_the_same_rules_suggest_previous_keys(tmp_path: Path) -> None:
+    """Issue 18 point 3: "+ added / - deleted" with identical rules is not silent."""
+    head = one(key="cart-abandoners", name="Cart abandoners (all apps)")
+    result = run("diff", *write(tmp_path, one(), head))
+    assert result.stdout.splitlines()[:3] == [
+        "All stacks: 1 added, 1 deleted, 0 unchanged",
+        "  + cart-abandoners (added): creates 'Cart abandoners (all apps)': People who added to cart in app "
+        "11 in the last 30 days, except those who purchased in the last 30 days or checked out in the last "
+        "7 days.",
+        "      hint: audiences.carts is deleted in this change and has the same rules. If this is that "
+        "audience under a new key, add `previous_keys: [carts]` to it: the live audience is then kept "
+        "(its id, its size, its ad groups) instead of being deleted and created again empty",
+    ]
+    report = json.loads(run("diff", *write(tmp_path, one(), head), "--format", "json").stdout)
+    added = report["stacks"][0]["changes"][0]
+    assert added["suggested_previous_keys"] == ["carts"]
+    other_rules = run("diff", *write(tmp_path, one(), one(key="cart-abandoners", days=60)))
+    assert "hint" not in other_rules.stdout
+
+
+@pytest.mark.parametrize(
+    ("flags", "status", "refused"),
+    [
+        ((), 0, []),
+        (
+            ("--fail-on-replace",),
+            3,
+            ["refused: stack prod: audiences.new-rules is replaced (--fail-on-replace)"],
+        ),
+        (("--fail-on-delete",), 3, ["refused: stack prod: audiences.gone is deleted (--fail-on-delete)"]),
+    ],
+)
+def test_ci_gates_exit_3_and_still_print_the_diff(
+    files: tuple[Path, Path], flags: tuple[str, ...], status: int, refused: list[str]
+) -> None:
+    result = run("diff", *map(str, files), "--stack", "prod", "--format", "markdown", *flags)
+    assert result.exit_code == status
+    assert result.stdout.startswith("### Audience changes")
+    lines = result.stderr.splitlines()
+    assert [line for line in lines if "new-rules" in line or "gone" in line] == refused

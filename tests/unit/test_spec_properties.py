@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pulumi_tiktok_audiences import constants
+from pulumi_tiktok_audiences.changes import classify
 from pulumi_tiktok_audiences.spec import AppEvent, AudienceSpec, Purpose
 from tests.openapi_schema import load_operation
 
@@ -223,5 +224,5 @@ def test_local_fields_change_neither_the_payload_nor_the_replacement_key(
 ) -> None:
     local = AudienceSpec.model_validate({**spec.model_dump(), "purpose": purpose, "tracked_events": tracked})
     assert local.to_create_payload() == spec.to_create_payload()
-    assert spec.replacing_fields(local) == [] == local.replacing_fields(spec)
+    assert classify(spec, local).replaces == () == classify(local, spec).replaces
     assert AudienceSpec.model_validate(local.model_dump(mode="json")) == local
