@@ -2,10 +2,17 @@
 
 Problems are reported as ``file:line: property.path: message``; the lines recorded here let
 validation map each pydantic location back onto the file.
+
+Strict YAML: PyYAML reads YAML 1.1, where ``030`` is octal 24, ``0x1E`` is 30, ``1_000`` is 1000
+and ``no`` is false, while YAML 1.2 readers (and people) read them otherwise. Every unquoted value
+that YAML did not read as text is kept as a :class:`Scalar` (what was written, what was read), so
+validation can refuse those readings and say how to write the value; syntax errors are reported
+on the line where the mistake is, in plain words.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -13,7 +20,7 @@ import yaml
 
 from pulumi_tiktok_audiences.spec import property_path
 
-__all__ = ["MAX_CATALOG_BYTES", "Document", "Loc", "Problem", "decode", "parse"]
+__all__ = ["MAX_CATALOG_BYTES", "Document", "Loc", "Problem", "Scalar", "decode", "parse"]
 
 Loc = tuple[int | str, ...]
 """A location in the document, as pydantic names it: keys and list indexes."""
@@ -44,6 +51,66 @@ _MAX_NODES: Final = 500_000
 """YAML aliases may repeat a node many times (``&a [*b, *b]`` ...): stop building beyond this."""
 
 
+_BOOL_WORDS: Final = {"yes": True, "no": False, "on": True, "off": False, "y": True, "n": False}
+"""YAML 1.1's booleans besides true and false (PyYAML reads y and n as text; YAML 1.1 says booleans)."""
+
+
+@dataclass(frozen=True)
+class Scalar:
+    """An unquoted value that YAML did not read as text (or, for ``y``/``n``, that YAML 1.1 does not):
+    what was written and what PyYAML read."""
+
+    text: str
+    value: Any
+
+    def read_as(self) -> str:
+        """What YAML made of the text, in words: "octal 24", "false", "the number 12", "a date"."""
+        word = _BOOL_WORDS.get(self.text.lower())
+        if word is not None or isinstance(self.value, bool):
+            return "true" if (self.value if word is None else word) else "false"
+        if self.value is None:
+            return "nothing (an empty value)"
+        if isinstance(self.value, int | float):
+            return self._number_form() or f"the number {self.value}"
+        return f"a {type(self.value).__name__}"  # date, datetime
+
+    def yaml11_only(self) -> bool:
+        """Read so only by YAML 1.1 (a YAML 1.2 reader or a person reads it otherwise): refused."""
+        return self.text.lower() in _BOOL_WORDS or (
+            isinstance(self.value, int | float)
+            and not isinstance(self.value, bool)
+            and bool(self._number_form())
+        )
+
+    def number_fix(self) -> str:
+        """How to write the number meant, for a field that takes a number."""
+        digits = self.text.lstrip("+").replace("_", "")
+        meant = int(digits, 10) if re.fullmatch(r"-?[0-9]+", digits) else self.value
+        if self.text.startswith("+"):
+            return f"`{self.text}`: no sign here; write {meant}"
+        return f"`{self.text}` is read by YAML 1.1 as {self.read_as()}; write {meant}"
+
+    def text_fix(self, loc: Loc) -> str:
+        """How to write the text meant, for a field that takes text."""
+        key = f"{loc[-1]}: " if loc and isinstance(loc[-1], str) else ""
+        return f'write it in quotes: {key}"{self.text}"'
+
+    def _number_form(self) -> str | None:
+        digits = self.text.lstrip("+-")
+        prefix = digits[:2].lower()
+        if prefix == "0x":
+            return f"hexadecimal {self.value}"
+        if prefix == "0b":
+            return f"binary {self.value}"
+        if ":" in digits:
+            return f"{self.value} (minutes:seconds, base 60)"
+        if isinstance(self.value, int) and len(digits) > 1 and digits.startswith("0"):
+            return f"octal {self.value}"
+        if "_" in digits or self.text.startswith("+"):
+            return f"{self.value}"
+        return None
+
+
 class _TooLargeError(Exception):
     """The document expands (through aliases) beyond _MAX_NODES."""
 
@@ -55,6 +122,8 @@ class Document:
     file: str
     data: Any = None
     lines: dict[Loc, int] = field(default_factory=dict)
+    scalars: dict[Loc, Scalar] = field(default_factory=dict)
+    """Unquoted values YAML did not read as text, by location (see :class:`Scalar`)."""
     problems: list[Problem] = field(default_factory=list)
     nodes: int = 0
 
@@ -109,11 +178,7 @@ def parse(text: str, file: str, loader_class: type[yaml.SafeLoader] = _FAST_LOAD
     except yaml.MarkedYAMLError as exc:
         if loader_class is not yaml.SafeLoader:
             return parse(text, file, yaml.SafeLoader)
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        reason = " ".join(str(part) for part in (exc.context, exc.problem) if part)
-        if "\t" in (text.splitlines()[line - 1 : line] or [""])[0]:
-            reason = "a tab in the indentation: use spaces, not tabs (YAML does not allow tabs there)"
+        line, reason = _syntax_error(exc, text.splitlines())
         doc.problems.append(Problem(file, line, "", f"YAML syntax error: {reason}"))
         doc.data = None
     except yaml.YAMLError as exc:
@@ -129,6 +194,93 @@ def parse(text: str, file: str, loader_class: type[yaml.SafeLoader] = _FAST_LOAD
     finally:
         loader.dispose()
     return doc
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, lines: list[str]) -> tuple[int, str]:
+    """The line where the mistake is and what to do, in plain words.
+
+    PyYAML notices many mistakes only at the next token: a bracket or quote left open at the end of
+    the file, a key without its colon on the line after. Those are moved to the line that holds the
+    mistake; PyYAML's wording is kept only for what is not recognised here.
+    """
+    problem, context = exc.problem or "", exc.context or ""
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else 1
+    at = lines[line - 1] if 0 < line <= len(lines) else ""
+    opened = exc.context_mark.line + 1 if exc.context_mark else line
+    if "\t" in at:
+        return line, "a tab in the indentation: use spaces, not tabs (YAML does not allow tabs there)"
+    if "quoted scalar" in context and exc.context_mark is not None:
+        column = exc.context_mark.column
+        quote = (lines[opened - 1 : opened] or [""])[0][column : column + 1] or "a quote"
+        return opened, f"the quoted value that starts here is not closed: end it with {quote}"
+    if "flow" in context:
+        unclosed = _unclosed_bracket(lines)
+        if unclosed is not None and (problem.endswith("'<stream end>'") or unclosed[1] < line):
+            bracket, where = unclosed
+            closing = "]" if bracket == "[" else "}"
+            return (
+                where,
+                f"the {bracket} opened on this line is never closed: add {closing} after its last item",
+            )
+        return line, "a comma is missing between two items of a [ ] or { } list, or a bracket is out of place"
+    if problem == "mapping values are not allowed here":
+        first = at.find(":")
+        previous = _previous_line(lines, line)
+        if mark is not None and first == mark.column and previous is not None:  # this line's key colon
+            number, text = previous
+            return number, (
+                f"`{text.strip()}` is not `key: value`: a key needs a colon and a space after it (YAML "
+                "read this line and the next as one value)"
+            )
+        key, value = at[:first].strip(), at[first + 1 :].strip()
+        return line, f'a value holding ": " (a colon and a space) must be in quotes: {key}: "{value}"'
+    if "could not find expected ':'" in problem:
+        return opened, "this line has no `key: value`: a key needs a colon and a space after it"
+    if problem.startswith("expected <block end>"):
+        if problem.endswith("'-'"):
+            return line, "a list item (-) where a key was expected: check the indentation of this line"
+        return line, "the indentation of this line does not fit the lines above: line it up with its siblings"
+    if problem.startswith("found undefined alias"):
+        name = problem.rsplit(" ", 1)[-1].strip("'")
+        return line, (
+            f"*{name} refers to an anchor &{name} that is not defined above: define it, or put the value "
+            "in quotes if the * belongs to the text"
+        )
+    if "cannot start any token" in problem:
+        character = problem.split("'")[1] if "'" in problem else "this character"
+        return line, f"a value cannot start with {character}: put the value in quotes"
+    if "single document" in context:
+        return line, "the file holds more than one YAML document (---): keep one catalog per file"
+    return line, " ".join(part for part in (context, problem) if part)
+
+
+def _previous_line(lines: list[str], line: int) -> tuple[int, str] | None:
+    """The last line before ``line`` that holds something (not blank, not only a comment)."""
+    for number in range(line - 1, 0, -1):
+        text = lines[number - 1]
+        if text.strip() and not text.strip().startswith("#"):
+            return number, text
+    return None
+
+
+def _unclosed_bracket(lines: list[str]) -> tuple[str, int] | None:
+    """The innermost [ or { still open at the end of the file, and its line (quotes and comments skipped)."""
+    stack: list[tuple[str, int]] = []
+    for number, text in enumerate(lines, 1):
+        quote = ""
+        for index, char in enumerate(text):
+            if quote:
+                quote = "" if char == quote else quote
+            elif char in "'\"" and (index == 0 or text[index - 1] in " \t[{,:"):
+                quote = char
+            elif char == "#" and (index == 0 or text[index - 1] in " \t"):
+                break
+            elif char in "[{":
+                stack.append((char, number))
+            elif char in "]}" and stack:
+                stack.pop()
+    return stack[-1] if stack else None
 
 
 def _build(loader: yaml.SafeLoader, node: yaml.Node, loc: Loc, doc: Document, within: frozenset[int]) -> Any:
@@ -169,4 +321,8 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, loc: Loc, doc: Document, wi
             doc.lines[(*loc, index)] = item.start_mark.line + 1
             items.append(_build(loader, item, (*loc, index), doc, within))
         return items
-    return loader.construct_object(node, deep=True)
+    value = loader.construct_object(node, deep=True)
+    unquoted = isinstance(node, yaml.ScalarNode) and not node.style  # None, or "" from libyaml
+    if unquoted and (not isinstance(value, str) or node.value.lower() in _BOOL_WORDS):
+        doc.scalars[loc] = Scalar(node.value, value)
+    return value

@@ -33,7 +33,15 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from pulumi_tiktok_audiences import constants as c
-from pulumi_tiktok_audiences.catalog.loading import MAX_CATALOG_BYTES, Document, Loc, Problem, decode, parse
+from pulumi_tiktok_audiences.catalog.loading import (
+    MAX_CATALOG_BYTES,
+    Document,
+    Loc,
+    Problem,
+    Scalar,
+    decode,
+    parse,
+)
 from pulumi_tiktok_audiences.errors import TikTokAudiencesError
 
 # StrictModel: the spec's base, frozen, refusing unknown fields with "did you mean" and a listing.
@@ -357,14 +365,75 @@ _MATCH_HELP: Final = (
 )
 
 
-def _readable(error: ErrorDetails) -> str:
-    """Pydantic's message, or one a marketer can act on where pydantic's is terse."""
+_LIST: Final = "a list (`- item` lines, or [a, b])"
+_MAPPING: Final = "a mapping (`key: value` lines, indented below it)"
+_EXPECTED: Final = {
+    "string_type": "text",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "list_type": _LIST,
+    "tuple_type": _LIST,
+    "dict_type": _MAPPING,
+    "model_type": _MAPPING,
+    "model_attributes_type": _MAPPING,
+}
+"""Pydantic's type errors in the catalog's words (its own name internal classes: "instance of ...")."""
+
+
+def _described(value: Any, scalar: Scalar | None) -> str:
+    if scalar is not None:
+        return f"`{scalar.text}`" if scalar.text else "nothing (an empty value)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing (an empty value)"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _readable(error: ErrorDetails, scalar: Scalar | None = None) -> str:
+    """Pydantic's message, or one a marketer can act on where pydantic's is terse or internal.
+
+    ``scalar`` is the unquoted value at the error's location, when YAML did not read it as text.
+    """
     name = next((str(part) for part in reversed(error["loc"]) if part != "[key]"), "")
+    loc = tuple(part for part in error["loc"] if part != "[key]")
     if error["type"] == "missing":
         return f"{name} is required"
+    yaml11 = scalar is not None and scalar.yaml11_only()
+    if scalar is not None and error["type"] == "string_type":
+        read = f"`{scalar.text}` is read by YAML{' 1.1' if yaml11 else ''} as {scalar.read_as()}"
+        return f"{read}, not as text; {scalar.text_fix(loc)}"
+    got = "" if yaml11 else f"; got {_described(error['input'], scalar)}"
+    expected = _EXPECTED.get(error["type"])
+    message = error["msg"]
     if name == "match" and error["type"] == "literal_error":
-        return _MATCH_HELP.format(got=error["input"])
-    return error["msg"]
+        message = _MATCH_HELP.format(got=scalar.text if scalar else error["input"])
+    elif expected is not None:
+        message = f"must be {expected}{got}"
+    elif message.startswith("Input should be "):
+        message = f"must be {message.removeprefix('Input should be ')}{got}"
+    if yaml11 and scalar is not None:
+        return f"`{scalar.text}` is read by YAML 1.1 as {scalar.read_as()}; {message}"
+    return message
+
+
+def _at(data: Any, loc: Loc, default: Any) -> Any:
+    """The value at ``loc`` in validated data, else ``default``."""
+    for part in loc:
+        if not isinstance(data, dict | list):
+            return default
+        try:
+            data = data[part]  # type: ignore[index]
+        except (KeyError, IndexError, TypeError):
+            return default
+    return data
 
 
 def _rule_words(rule: EventRule) -> str:
@@ -504,24 +573,57 @@ class _Resolver:
                 (), "a catalog is a YAML mapping with an 'audiences' mapping (see `tiktok-audiences schema`)"
             )
             return None
+        failed: set[str] = set()
+        reported: set[Loc] = set()
         try:
-            return Catalog.model_validate(data).model_dump(exclude_unset=True)
+            validated = Catalog.model_validate(data).model_dump(exclude_unset=True)
         except ValidationError as exc:
-            failed: set[str] = set()
             for error in exc.errors():
                 loc = tuple(error["loc"])
-                message = _readable(error)
                 if loc[-1:] == ("[key]",):
                     loc = loc[:-1]
-                if loc[:1] != ("audiences",) or len(loc) < 2:
-                    failed.add("")  # outside any one audience: nothing can be resolved
-                else:
-                    failed.add(str(loc[1]))
-                self._add(loc, message)
+                failed.add(self._audience_of(loc))
+                reported.add(loc)
+                self._add(loc, _readable(error, self.doc.scalars.get(loc)))
+            validated = {}
+            if "" not in failed:
+                rest = {
+                    **data,
+                    "audiences": {k: v for k, v in data["audiences"].items() if str(k) not in failed},
+                }
+                validated = Catalog.model_validate(rest).model_dump(
+                    exclude_unset=True
+                )  # its parts were valid
+        for loc in self._yaml11_values(validated, reported):
+            failed.add(self._audience_of(loc))
         if "" in failed:
             return None
-        rest = {**data, "audiences": {k: v for k, v in data["audiences"].items() if str(k) not in failed}}
-        return Catalog.model_validate(rest).model_dump(exclude_unset=True)  # valid: its parts were
+        audiences = validated["audiences"]
+        return {**validated, "audiences": {k: v for k, v in audiences.items() if k not in failed}}
+
+    @staticmethod
+    def _audience_of(loc: Loc) -> str:
+        """The key of the audience ``loc`` is in; "" outside any one audience (then nothing resolves)."""
+        return str(loc[1]) if loc[:1] == ("audiences",) and len(loc) >= 2 else ""
+
+    def _yaml11_values(self, validated: dict[str, Any], reported: set[Loc]) -> list[Loc]:
+        """Refuse unquoted values only YAML 1.1 reads so (``030`` octal, ``0x1E``, ``+30``, ``no`` as
+        false where text goes) that no other problem names; their locations."""
+        found = []
+        for loc, scalar in self.doc.scalars.items():
+            if loc in reported or not scalar.yaml11_only():
+                continue
+            value = _at(validated, loc, scalar.value)
+            if isinstance(value, bool):
+                continue  # yes/no/on/off where true or false goes: read alike by every YAML reader
+            if isinstance(value, int | float):
+                message = scalar.number_fix()
+            else:
+                message = f"`{scalar.text}` is read by YAML 1.1 as {scalar.read_as()}, not as text; "
+                message += scalar.text_fix(loc)
+            self._add(loc, message)
+            found.append(loc)
+        return found
 
     def _check_stack_names(self, key: str, entry: dict[str, Any], declared: list[str]) -> None:
         """Overrides for an undeclared stack are reported; the audience still resolves without them."""
@@ -586,7 +688,7 @@ class _Resolver:
                 loc = tuple(error["loc"])
                 head = str(loc[0]) if loc else ""
                 where = (*source[head], *loc[1:]) if head in source else ("audiences", key, *loc)
-                message = _readable(error)
+                message = _readable(error, self.doc.scalars.get(where))
                 if loc == ("advertiser_id",) and error["type"] == "missing":
                     message = (
                         "no advertiser_id for this audience: set advertiser_id at the top of the catalog, "

@@ -236,8 +236,8 @@ audiences:
         pytest.param(
             "audiences:\n  a: {include: [\n",
             None,
-            "audiences.yaml:3: YAML syntax error: while parsing a flow node expected the node content, but "
-            "found '<stream end>'",
+            "audiences.yaml:2: YAML syntax error: the [ opened on this line is never closed: add ] after "
+            "its last item",
             id="yaml-syntax",
         ),
         pytest.param(
