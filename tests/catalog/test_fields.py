@@ -57,8 +57,12 @@ def test_options_resolve_per_stack_and_the_stack_wins() -> None:
         ),
         ("previous_keys: [cart-abandoners]", "audiences.cart-abandoners.previous_keys[0]", "own key"),
         ("previous_keys: [not a key]", "audiences.cart-abandoners.previous_keys[0]", "a key must start"),
-        ("protect: yes please", "audiences.cart-abandoners.protect", "boolean"),
-        ("wait_until_targetable: 1", "audiences.cart-abandoners.wait_until_targetable", "boolean"),
+        ("protect: yes please", "audiences.cart-abandoners.protect", "must be true or false"),
+        (
+            "wait_until_targetable: 1",
+            "audiences.cart-abandoners.wait_until_targetable",
+            "must be true or false",
+        ),
     ],
 )
 def test_validate_refuses_what_cannot_work(entry: str, path: str, fragment: str) -> None:
