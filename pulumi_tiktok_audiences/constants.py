@@ -188,7 +188,10 @@ CODE_INVALID_PARAMS: Final = 40000
 CODE_PERMISSION_ERROR: Final = 40001
 CODE_PARAM_ERROR: Final = 40002
 CODE_NOT_EXIST: Final = 40007
+CODE_NOT_SUPPORTED_IN_SANDBOX: Final = 40008  # reference §7.1: "not supported in sandbox" (also 40014)
+CODE_UNSUPPORTED_IN_SANDBOX: Final = 40009  # reference §4.1 (the SDK's UNSUPPORTED_IN_SANDBOX)
 CODE_ID_LIMIT_EXCEED: Final = 40011
+CODE_SANDBOX_ENDPOINT_UNSUPPORTED: Final = 40014  # reference §7.1: "not supported in sandbox"
 CODE_TOO_FREQUENT: Final = 40016  # reference §6.3: "Requests made too frequently" (endpoint, app level)
 CODE_REQUEST_TOO_FREQUENT: Final = 40100
 CODE_ACCESS_TOKEN_EXPIRE: Final = 40102
@@ -198,6 +201,7 @@ CODE_REQUEST_FREQUENCY_LIMITED: Final = 40132
 CODE_ADVERTISER_QPS_LIMIT: Final = 40133  # reference §6.3: the advertiser-level QPS limit
 CODE_WRITE_CONFLICT: Final = 40202
 CODE_ROUTE_NOT_FOUND: Final = 40400
+CODE_RPC_VALIDATION_ERROR: Final = 40700  # reference §4.1, §7.4: internal service validation error
 CODE_SYS_ERROR: Final = 50000
 CODE_SYS_TIMEOUT: Final = 50002
 CODE_DMP_ERROR: Final = 51003
@@ -214,10 +218,17 @@ RATE_LIMIT_CODES: Final = frozenset(
         CODE_TOO_MANY_REQUESTS_BL,
     }
 )
-# Server-side failures worth a bounded retry (reference §4.1 "Retry?" column): 50000, 50002,
-# every 51xxx downstream RPC error, 40202 write conflicts and 60001 maintenance.
+# Server-side failures worth a bounded retry (reference §4.1 "Retry?" column): every 5xxxx code
+# (50000 SYS_ERROR, 50002 SYS_TIMEOUT, the 51xxx downstream RPC errors with 51003 DMP_ERROR, the 52xxx
+# storage errors, and any other system code: TikTok's SDK list numbers every system failure 5xxxx),
+# 40202 write conflicts and 60001 maintenance.
 SERVER_RETRY_CODES: Final = frozenset(
-    {CODE_SYS_ERROR, CODE_SYS_TIMEOUT, CODE_WRITE_CONFLICT, CODE_MAINTENANCE, *range(51000, 51100)}
+    {CODE_WRITE_CONFLICT, CODE_MAINTENANCE, *range(CODE_SYS_ERROR, CODE_SYS_ERROR + 10_000)}
+)
+# The sandbox's answer to an endpoint it does not serve: every /dmp/ endpoint and /app/list/
+# (reference §7.1, AE's copy of TikTok's sandbox page: "40008 or 40014"; 40009 is the SDK's name).
+SANDBOX_UNSUPPORTED_CODES: Final = frozenset(
+    {CODE_NOT_SUPPORTED_IN_SANDBOX, CODE_UNSUPPORTED_IN_SANDBOX, CODE_SANDBOX_ENDPOINT_UNSUPPORTED}
 )
 
 

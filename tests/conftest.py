@@ -6,8 +6,15 @@
   suite: ``pytest --answer-shape request`` (shapes: emulator/answers.py). The default run uses the
   emulator's default, the backend shape; tests/emulator/test_answer_shapes.py runs the provider,
   import and recovery flows on every shape in the normal suite.
-* The live suite's ``--record DIR``, and keeping the live tests out of a run that does not ask for
-  them with ``-m``.
+* ``--processing-seconds`` sets the window after a create during which every emulator the tests make
+  refuses update and delete as "being processed" (``TIKTOK_EMULATOR_PROCESSING_SECONDS``). The
+  emulator's own default is a couple of seconds, as TikTok refuses so (reference §7.3); the suite
+  runs with 0 unless asked, because many tests freeze the emulator's clock (a window on a frozen
+  clock never ends) and waiting it out after every create would add minutes. The tests of the
+  window and of the client's waiting set it themselves (tests/emulator/test_processing.py,
+  tests/client/test_processing.py, tests/live/test_flows_on_emulator.py).
+* The live suite's ``--record DIR`` and ``--live-budget N``, and keeping the live tests out of a run
+  that does not ask for them with ``-m``.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import os
 import pytest
 
 from pulumi_tiktok_audiences.emulator.answers import ANSWER_SHAPE_ENV, AnswerShape
+from pulumi_tiktok_audiences.emulator.service import PROCESSING_ENV
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -24,6 +32,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--answer-shape",
         choices=[shape.value for shape in AnswerShape],
         help="answer shape of every emulator the tests make (default: the emulator's, backend)",
+    )
+    parser.addoption(
+        "--processing-seconds",
+        type=float,
+        default=0.0,
+        help="processing window of every emulator the tests make (default 0 here; the emulator's is 2 s)",
+    )
+    parser.addoption(
+        "--live-budget",
+        type=int,
+        default=10,
+        metavar="N",
+        help="live tests: the most audiences the run may create (default 10; probing every event needs ~40)",
     )
     parser.addoption(
         "--record",
@@ -37,6 +58,7 @@ def pytest_configure(config: pytest.Config) -> None:
     shape = config.getoption("--answer-shape")
     if shape:
         os.environ[ANSWER_SHAPE_ENV] = shape
+    os.environ[PROCESSING_ENV] = str(config.getoption("--processing-seconds"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

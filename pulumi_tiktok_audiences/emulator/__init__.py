@@ -43,6 +43,12 @@ none is counted as an API request):
   ``GET /audiences?advertiser_id=&include_deleted=true``; ``reset()`` | ``POST /reset`` (audiences,
   history, shares, counts, faults, rate limits and the tier's counts; not the tier, not the clock)
 
+As TikTok does by default (reference §7): update and delete are refused with 40002 "being updated or
+under processing" for a couple of seconds after a create or a recalculation (``processing_seconds``;
+service.py), update without ``custom_audience_name`` is refused, and in sandbox mode (``sandbox=True``,
+``TIKTOK_EMULATOR_SANDBOX=1``, or a request to ``IN_PROCESS_SANDBOX_URL`` / sandbox-ads.tiktok.com)
+every endpoint answers 40014 (sandbox.py).
+
 Behaviour where TikTok is silent is documented in service.py; the size model in population.py; the
 seed format and the default seed in seed.py. Beside the audience endpoints it serves the two account
 endpoints ``tiktok-audiences doctor`` reads, app/list and oauth2/advertiser/get (accounts.py).
@@ -50,6 +56,7 @@ endpoints ``tiktok-audiences doctor`` reads, app/list and oauth2/advertiser/get 
 
 from pulumi_tiktok_audiences.emulator.clock import Clock
 from pulumi_tiktok_audiences.emulator.core import Emulator
+from pulumi_tiktok_audiences.emulator.sandbox import IN_PROCESS_SANDBOX_URL
 from pulumi_tiktok_audiences.emulator.seed import (
     DEFAULT_ADVERTISER_ID,
     DEFAULT_APP_ID,
@@ -79,6 +86,7 @@ __all__ = [
     "DEFAULT_SEED",
     "DEFAULT_TOKEN",
     "IN_PROCESS_BASE_URL",
+    "IN_PROCESS_SANDBOX_URL",
     "OTHER_BC_ADVERTISER_ID",
     "OTHER_BC_APP_ID",
     "OTHER_BUSINESS_CENTER_ID",

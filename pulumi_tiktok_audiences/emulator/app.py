@@ -2,6 +2,7 @@
 
 An API request goes through: route (unknown path: HTTP 404, wrong method: HTTP 405, both with an
 envelope of code 40400) -> request count -> injected fault -> token (40104 missing, 40105 unknown)
+-> sandbox mode (40014: the sandbox serves none of these endpoints; sandbox.py)
 -> rate limits (40100: the app's tier, then the per-token control) -> request parsing and validation
 (40002) -> business rules. Every business error is HTTP 200 with ``{code, message, request_id, data:
 {}}``; malformed bodies (not JSON, not an object, too large, wrong Content-Type) are 40002 too, never
@@ -26,7 +27,7 @@ from werkzeug.http import http_date
 from werkzeug.wrappers import Request, Response
 
 from pulumi_tiktok_audiences import constants
-from pulumi_tiktok_audiences.emulator import validation
+from pulumi_tiktok_audiences.emulator import sandbox, validation
 from pulumi_tiktok_audiences.emulator.clock import format_time, parse_time
 from pulumi_tiktok_audiences.emulator.errors import ApiError, DroppedResponseError, param_error
 from pulumi_tiktok_audiences.emulator.faults import FaultAction
@@ -53,6 +54,7 @@ _FAULT_BODY = validation.Obj(
         "count": validation.Int(1),
         "probability": validation.Num(0),
         "seed": validation.Int(),
+        "processed": validation.Bool(),
     }
 )
 _RATE_LIMIT_BODY = validation.Obj(
@@ -135,7 +137,7 @@ class EmulatorApp:
             time.sleep(fault.latency)
         if fault.hold is not None:
             fault.hold.wait()
-        if fault.code is not None:
+        if fault.code is not None and not fault.processed:
             return self._envelope(fault.code, f"injected fault: code {fault.code}"), False
         if fault.http_status is not None:
             message = f"injected fault: HTTP {fault.http_status}"
@@ -144,6 +146,8 @@ class EmulatorApp:
             response = self._envelope(constants.CODE_OK, "OK", data=self._call(request, endpoint))
         except ApiError as error:
             response = self._envelope(error.code, error.message)
+        if fault.code is not None:  # processed: carried out, then answered with the code
+            response = self._envelope(fault.code, f"injected fault: code {fault.code}")
         return response, fault.drop
 
     def _call(self, request: Request, endpoint: Endpoint) -> dict[str, Any]:
@@ -154,6 +158,8 @@ class EmulatorApp:
         principal = self._emulator.directory.authenticate(token)
         if principal is None:
             raise ApiError(constants.CODE_INVALID_ACCESS_TOKEN, f"{header} is invalid")
+        if self._emulator.sandbox or sandbox.is_sandbox_host(request.host):
+            raise ApiError(sandbox.REFUSAL_CODE, sandbox.refusal(endpoint.path))
         refusal = self._emulator.app_quota.refusal(principal.developer_app, endpoint.path)
         if refusal is not None:
             raise ApiError(constants.CODE_REQUEST_TOO_FREQUENT, refusal)

@@ -21,9 +21,10 @@ from pulumi_tiktok_audiences.emulator.clock import Clock
 from pulumi_tiktok_audiences.emulator.directory import Directory, fingerprint
 from pulumi_tiktok_audiences.emulator.faults import FaultInjector
 from pulumi_tiktok_audiences.emulator.ratelimit import AppQuota, RateLimiter
+from pulumi_tiktok_audiences.emulator.sandbox import resolve as resolve_sandbox
 from pulumi_tiktok_audiences.emulator.seed import DEFAULT_SEED, DEFAULT_TOKEN, Seed
 from pulumi_tiktok_audiences.emulator.server import DEFAULT_HOST, RunningServer
-from pulumi_tiktok_audiences.emulator.service import AudienceService, Endpoint
+from pulumi_tiktok_audiences.emulator.service import AudienceService, Endpoint, resolve_processing_seconds
 from pulumi_tiktok_audiences.emulator.store import Store
 from pulumi_tiktok_audiences.emulator.transport import IN_PROCESS_BASE_URL, EmulatorTransport
 
@@ -35,6 +36,10 @@ class Emulator:
     ``TIKTOK_EMULATOR_ANSWER_SHAPE``, else ``backend``, the least convenient shape TikTok may use.
     ``rate_tier`` enforces TikTok's rate limits per developer app: a tier's name (``basic``, ...,
     ``sandbox``; see ``constants.RATE_TIERS``) or numbers of its own; None (the default) enforces none.
+    ``sandbox`` answers as TikTok's sandbox, which serves no audience endpoint (sandbox.py); None reads
+    ``TIKTOK_EMULATOR_SANDBOX``. ``processing_seconds``: how long after a create or a recalculation
+    update and delete are refused as "being processed" (service.py); None reads
+    ``TIKTOK_EMULATOR_PROCESSING_SECONDS``, else a couple of seconds.
     """
 
     def __init__(
@@ -44,8 +49,12 @@ class Emulator:
         clock: Clock | None = None,
         answer_shape: str | None = None,
         rate_tier: str | constants.RateTier | None = None,
+        sandbox: bool | None = None,
+        processing_seconds: float | None = None,
     ) -> None:
-        shape = AnswerShape.resolve(answer_shape)  # first: a bad shape must not leave a store open
+        shape = AnswerShape.resolve(answer_shape)  # first: a bad setting must not leave a store open
+        processing = resolve_processing_seconds(processing_seconds)
+        self.sandbox = resolve_sandbox(sandbox)
         self.seed = seed or DEFAULT_SEED
         self.clock = clock or Clock()
         self.store = Store(db_path)
@@ -56,6 +65,7 @@ class Emulator:
             self.clock,
             self.seed.population,
             shape,
+            processing,
         )
         self.accounts = AccountService(self.directory)
         self.fault_injector = FaultInjector(endpoint.path for endpoint in self.endpoints())
@@ -114,6 +124,7 @@ class Emulator:
         count: int | None = None,
         probability: float | None = None,
         seed: int | None = None,
+        processed: bool = False,
     ) -> int:
         """Add a fault (see faults.py) for ``path`` (a constants.PATH_* value; None: all); returns its ID."""
         return self.fault_injector.add(
@@ -126,6 +137,7 @@ class Emulator:
             count=count,
             probability=probability,
             seed=seed,
+            processed=processed,
         )
 
     def faults(self) -> list[dict[str, Any]]:
@@ -148,6 +160,15 @@ class Emulator:
                 raise ValueError(f"unknown rate tier {tier!r}; use one of {', '.join(constants.RATE_TIERS)}")
             tier = constants.RATE_TIERS[tier.lower()]
         self.app_quota.set_tier(tier)
+
+    @property
+    def processing_seconds(self) -> float:
+        """How long update and delete are refused after a create or a recalculation (0: never)."""
+        return self.service.processing_seconds
+
+    @processing_seconds.setter
+    def processing_seconds(self, seconds: float) -> None:
+        self.service.processing_seconds = resolve_processing_seconds(seconds)
 
     def suspensions(self) -> list[dict[str, Any]]:
         """Every suspension the rate tier imposed since it was set (or the last reset)."""

@@ -1,14 +1,15 @@
 """Fault injection: make chosen requests fail the ways TikTok's API can, to test a client's retries.
 
 A fault applies to one endpoint path (or all) and does one of: answer a TikTok error ``code`` (HTTP
-200 envelope, the request is not processed), answer an HTTP 5xx ``http_status`` (not processed), or
-``drop`` the response after the request was processed and its write committed (the client gets no
-answer). Any of these, or a fault on its own, may add ``latency`` seconds first, or ``hold`` the
-request until a ``threading.Event`` is set (Python API only: a test then orders a slow answer against
-a client's timeout by events, not by guessing durations on a busy machine). It fires on the next
-``count`` matching requests, or with ``probability`` (drawn from a ``seed``ed generator, so runs repeat),
-or both (at most ``count`` times). Faults are checked in the order they were added; the first that
-fires wins.
+200 envelope, the request is not processed; with ``processed``, it is, and its write commits, as a
+backend failing after it acted may answer 50002 or 51003: reference §4.1), answer an HTTP 5xx
+``http_status`` (not processed), or ``drop`` the response after the request was processed and its
+write committed (the client gets no answer). Any of these, or a fault on its own, may add ``latency``
+seconds first, or ``hold`` the request until a ``threading.Event`` is set (Python API only: a test then
+orders a slow answer against a client's timeout by events, not by guessing durations on a busy
+machine). It fires on the next ``count`` matching requests, or with ``probability`` (drawn from a
+``seed``ed generator, so runs repeat), or both (at most ``count`` times). Faults are checked in the
+order they were added; the first that fires wins.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class FaultAction:
     latency: float = 0.0
     drop: bool = False
     hold: threading.Event | None = None
+    processed: bool = False  # with ``code``: the request is carried out first
 
 
 @dataclass
@@ -51,6 +53,7 @@ class _Fault:
             "latency": self.action.latency,
             "drop": self.action.drop,
             "held": self.action.hold is not None,
+            "processed": self.action.processed,
             "remaining": self.remaining,
             "probability": self.probability,
         }
@@ -82,11 +85,14 @@ class FaultInjector:
         count: int | None = None,
         probability: float | None = None,
         seed: int | None = None,
+        processed: bool = False,
     ) -> int:
         """Register a fault and return its ID; ValueError says what is wrong with the arguments."""
         outcomes = [code is not None, http_status is not None, drop]
         if sum(outcomes) > 1:
             raise ValueError("give at most one of code, http_status and drop")
+        if processed and code is None:
+            raise ValueError("processed goes with code (a code answered after the request was carried out)")
         if not any(outcomes) and latency <= 0 and hold is None:
             raise ValueError("give code, http_status, drop, hold or a positive latency")
         if code is not None and code == constants.CODE_OK:
@@ -107,7 +113,7 @@ class FaultInjector:
             fault = _Fault(
                 fault_id=self._next_id,
                 path=path,
-                action=FaultAction(code, http_status, latency, drop, hold),
+                action=FaultAction(code, http_status, latency, drop, hold, processed),
                 remaining=count,
                 probability=probability,
                 rng=random.Random(seed),  # noqa: S311 - reproducible test faults, not security

@@ -22,12 +22,22 @@ Choices where TikTok's documentation is silent (reference §5), all with a messa
 * History actions: "create", "update name", "update audience sub type", "share", "cancel share",
   "refresh"; editor "open_api". Share log statuses: "SHARED", "CANCELLED".
 * Sharing targets must exist, differ from the sharer and be in its Business Center, else 40002.
+* Processing: for ``processing_seconds`` after a create or a recalculation (lookalike refresh),
+  measured on the emulator's clock, update and delete answer 40002 "the audience is currently being
+  updated or under processing" (reference §7.3, TikTok's Return Codes page via AE). TikTok gives no
+  duration; the default (:data:`DEFAULT_PROCESSING_SECONDS`) is short so that demos and the test
+  suite stay fast, and ``TIKTOK_EMULATOR_PROCESSING_SECONDS`` or ``Emulator(processing_seconds=)``
+  change it (0: off).
+* update needs ``custom_audience_name`` or ``file_paths``, whatever else it carries, sub-type
+  changes included: "You must pass in either this field or file_paths" (reference §7.4, TikTok's
+  update page), else 40002.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +69,21 @@ DAY = 86_400.0
 _TYPE_NAMES = {KIND_APP: constants.APP_ACTIVITY_TYPE_NAME, KIND_LOOKALIKE: constants.LOOKALIKE_TYPE_NAME}
 
 Handler = Callable[[Principal, dict[str, Any]], dict[str, Any]]
+
+PROCESSING_ENV = "TIKTOK_EMULATOR_PROCESSING_SECONDS"
+DEFAULT_PROCESSING_SECONDS = 2.0
+"""A couple of seconds: long enough that a client updating or deleting right after a create meets the
+refusal, short enough that waiting it out costs a demo or a test little."""
+
+
+def resolve_processing_seconds(seconds: float | None) -> float:
+    """``seconds``, else ``TIKTOK_EMULATOR_PROCESSING_SECONDS``, else the default; never negative."""
+    if seconds is None:
+        text = os.environ.get(PROCESSING_ENV, "").strip()
+        seconds = float(text) if text else DEFAULT_PROCESSING_SECONDS
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise ValueError(f"processing_seconds must be 0 or a positive number of seconds, got {seconds}")
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -97,12 +122,14 @@ class AudienceService:
         clock: Clock,
         config: PopulationConfig,
         answer_shape: AnswerShape = AnswerShape.BACKEND,
+        processing_seconds: float = DEFAULT_PROCESSING_SECONDS,
     ) -> None:
         self._store = store
         self._directory = directory
         self._clock = clock
         self._config = config
         self.answer_shape = answer_shape
+        self.processing_seconds = processing_seconds
 
     def endpoints(self) -> list[Endpoint]:
         return [
@@ -167,6 +194,7 @@ class AudienceService:
         with self._store.write() as tx:
             now = self._clock.time()
             row = self._changeable(tx, advertiser_id, body["custom_audience_id"], "custom_audience_id", now)
+            self._check_not_processing(row, now)
             if "audience_sub_type" in body:  # "changes to every other field are ignored" (Y:update)
                 self._change_sub_type(tx, row, body["audience_sub_type"], now)
                 return {}
@@ -230,9 +258,11 @@ class AudienceService:
         advertiser_id = self._authorised(principal, body["advertiser_id"])
         with self._store.write() as tx:
             ids = _unique(body["custom_audience_ids"])
+            now = self._clock.time()
             for audience_id in ids:
-                self._owned(tx, advertiser_id, audience_id, "custom_audience_ids")
-            tx.mark_deleted(ids, self._clock.time())
+                row = self._owned(tx, advertiser_id, audience_id, "custom_audience_ids")
+                self._check_not_processing(row, now)
+            tx.mark_deleted(ids, now)
         return {}
 
     def share(self, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
@@ -475,6 +505,14 @@ class AudienceService:
         if self.state(row, now).expired:
             raise param_error(f"{path}: audience {audience_id} has expired; it can only be deleted")
         return row
+
+    def _check_not_processing(self, row: AudienceRow, now: float) -> None:
+        """40002 while the audience is within its processing window (see the module docstring)."""
+        if now < row.calc_start + self.processing_seconds:
+            raise param_error(
+                f"Audience {row.audience_id} is currently being updated or under processing. "
+                "Please try again later."
+            )
 
     def _change_sub_type(self, tx: Transaction, row: AudienceRow, sub_type: str, now: float) -> None:
         if row.kind == KIND_LOOKALIKE:

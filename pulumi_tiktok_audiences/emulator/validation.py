@@ -387,6 +387,7 @@ def _check_app_rule(rule: Mapping[str, Any], path: str) -> None:
 
 
 def check_update(body: Mapping[str, Any]) -> None:
-    """update needs something to change (Y:update description)."""
-    if not {"custom_audience_name", "file_paths", "audience_sub_type"} & body.keys():
-        raise param_error("custom_audience_name: required unless file_paths or audience_sub_type is given")
+    """update needs ``custom_audience_name`` or ``file_paths``, a sub-type change too (reference §7.4:
+    TikTok's update page, "You must pass in either this field or file_paths")."""
+    if not {"custom_audience_name", "file_paths"} & body.keys():
+        raise param_error("custom_audience_name: You must pass in either this field or file_paths.")

@@ -207,7 +207,7 @@ def test_update_sub_type_is_one_way_and_ignores_other_fields(door: Api) -> None:
     details = door.details(audience_id)
     # the backend's integer for REACH_FREQUENCY (answers.py, reference §6.1)
     assert (details["audience_sub_type"], details["name"]) == (1, "keep")
-    back = door.post(c.PATH_UPDATE, {**to_rf, "audience_sub_type": "NORMAL"})
+    back = door.post(c.PATH_UPDATE, {**to_rf, "custom_audience_name": "keep", "audience_sub_type": "NORMAL"})
     assert back["code"] == c.CODE_PARAM_ERROR
     assert back["message"].startswith("audience_sub_type")
 

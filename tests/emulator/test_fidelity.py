@@ -110,8 +110,13 @@ CASES = [
     Case(
         "update",
         c.PATH_UPDATE,
-        "sub-type",
-        {"advertiser_id": A1, "custom_audience_id": "<A>", "audience_sub_type": "REACH_FREQUENCY"},
+        "sub-type",  # with the name: update needs one (reference §7.4)
+        {
+            "advertiser_id": A1,
+            "custom_audience_id": "<A>",
+            "custom_audience_name": "kept",
+            "audience_sub_type": "REACH_FREQUENCY",
+        },
     ),
     Case("get", c.PATH_GET, "required", {"advertiser_id": A1, "custom_audience_ids": ["<A>"]}),
     Case(
