@@ -37,6 +37,7 @@ RATE_PER_MINUTE_KEY = "tiktok:requestsPerMinute"
 WAIT_KEY = "tiktok:rateLimitWaitSeconds"
 TIMEOUT_KEY = "tiktok:timeoutSeconds"
 TRACKED_EVENTS_KEY = "tiktok:trackedEvents"  # stack config only: it describes the stack's apps
+PROCESSING_WAIT_KEY = "tiktok:processingWaitSeconds"
 TOKEN_ENV = "TIKTOK_ACCESS_TOKEN"  # noqa: S105 - an env var name, not a secret
 ENDPOINT_ENV = "TIKTOK_ENDPOINT"
 ADVERTISER_ENV = "TIKTOK_ADVERTISER_ID"
@@ -45,6 +46,7 @@ RATE_ENV = "TIKTOK_REQUESTS_PER_SECOND"
 RATE_PER_MINUTE_ENV = "TIKTOK_REQUESTS_PER_MINUTE"
 WAIT_ENV = "TIKTOK_RATE_LIMIT_WAIT_SECONDS"
 TIMEOUT_ENV = "TIKTOK_TIMEOUT_SECONDS"
+PROCESSING_WAIT_ENV = "TIKTOK_PROCESSING_WAIT_SECONDS"
 
 HEADROOM = 0.5
 """Share of the app's tier a deployment paces at when no rate is configured. TikTok counts every
@@ -83,6 +85,10 @@ class ProviderSettings:
     tracked_events: TrackedEventPairs | None = None
     """The default ``tracked_events`` of App Activity audiences: per app id, the events the
     measurement partner posts back to TikTok (``tiktok:trackedEvents``, a JSON object)."""
+    processing_wait_seconds: float | None = None
+    """How long an update, rename or delete waits while TikTok says the audience is still being
+    processed (40002 right after a create or during a recalculation); None: the client's default,
+    10 minutes (client/processing.py); 0: not at all."""
 
     @classmethod
     def resolve(cls, get: Callable[[str], Any], environ: Mapping[str, str] | None = None) -> ProviderSettings:
@@ -135,6 +141,13 @@ class ProviderSettings:
                 TIMEOUT_KEY, pick(TIMEOUT_KEY, TIMEOUT_ENV), "seconds", "default 30 s to answer"
             ),
             tracked_events=_tracked_events(get(TRACKED_EVENTS_KEY)),
+            processing_wait_seconds=_positive(
+                PROCESSING_WAIT_KEY,
+                pick(PROCESSING_WAIT_KEY, PROCESSING_WAIT_ENV),
+                "seconds",
+                "default 600",
+                zero_ok=True,
+            ),
         )
         settings.pacing  # noqa: B018 - refuse rates above the tier now, not at the first request
         return settings
@@ -210,7 +223,12 @@ class ProviderSettings:
         another ``clock`` and ``sleep`` (the emulator's); the pacer is then its own, not the
         process's.
         """
-        from pulumi_tiktok_audiences.client import DEFAULT_TIMEOUT, TikTokClient, resolve_base_url
+        from pulumi_tiktok_audiences.client import (
+            DEFAULT_TIMEOUT,
+            ProcessingWait,
+            TikTokClient,
+            resolve_base_url,
+        )
         from pulumi_tiktok_audiences.throttle import STDERR_ANNOUNCER, Pacer, shared_pacer
 
         timing: dict[str, Any] = {"clock": clock, "sleep": sleep}
@@ -221,6 +239,9 @@ class ProviderSettings:
             notify=STDERR_ANNOUNCER,
             **timing,
         )
+        processing = ProcessingWait(notify=STDERR_ANNOUNCER, **timing)
+        if self.processing_wait_seconds is not None:
+            processing = dataclasses.replace(processing, max_seconds=self.processing_wait_seconds)
         timeout = DEFAULT_TIMEOUT if self.timeout_seconds is None else self.timeout_seconds
         pacing = self.pacing
         token = self.access_token
@@ -244,7 +265,13 @@ class ProviderSettings:
             limiter = Pacer(pacing, **timing) if timing else shared_pacer(base_url, pacing)
         network = {} if transport is None else {"transport": transport}
         return TikTokClient(
-            token, base_url=base_url, retry=retry, timeout=timeout, limiter=limiter, **network
+            token,
+            base_url=base_url,
+            retry=retry,
+            timeout=timeout,
+            limiter=limiter,
+            processing=processing,
+            **network,
         )
 
 

@@ -13,7 +13,10 @@ from pulumi_tiktok_audiences.client.client import (
     resolve_base_url,
 )
 from pulumi_tiktok_audiences.client.errors import (
+    AudienceBusyError,
     AuthenticationError,
+    BackendValidationError,
+    BlocklistedError,
     CreatedWithoutIdError,
     DailyQuotaExhaustedError,
     InvalidRequestError,
@@ -23,7 +26,9 @@ from pulumi_tiktok_audiences.client.errors import (
     PermissionDeniedError,
     RateLimitedError,
     RetriesExhaustedError,
+    SandboxUnsupportedError,
     ServerError,
+    StillProcessingError,
     TikTokApiError,
     TikTokError,
     TransportError,
@@ -36,15 +41,19 @@ from pulumi_tiktok_audiences.client.models import (
     PageInfo,
     ShareLogEntry,
 )
+from pulumi_tiktok_audiences.client.processing import ProcessingWait
 from pulumi_tiktok_audiences.client.retry import CallKind, RetryPolicy
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "NAMED_ENDPOINTS",
+    "AudienceBusyError",
     "AudienceDetail",
     "AudienceHistoryEntry",
     "AudienceSummary",
     "AuthenticationError",
+    "BackendValidationError",
+    "BlocklistedError",
     "CallKind",
     "CreatedWithoutIdError",
     "DailyQuotaExhaustedError",
@@ -55,12 +64,15 @@ __all__ = [
     "OutcomeUnknownError",
     "PageInfo",
     "PermissionDeniedError",
+    "ProcessingWait",
     "RateLimitedError",
     "RequestLimiter",
     "RetriesExhaustedError",
     "RetryPolicy",
+    "SandboxUnsupportedError",
     "ServerError",
     "ShareLogEntry",
+    "StillProcessingError",
     "TikTokApiError",
     "TikTokClient",
     "TikTokError",

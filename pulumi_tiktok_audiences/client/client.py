@@ -55,10 +55,10 @@ from pulumi_tiktok_audiences.client.models import (
     ShareLogData,
     ShareLogEntry,
 )
+from pulumi_tiktok_audiences.client.processing import ProcessingWait
 from pulumi_tiktok_audiences.client.retry import (
     CallKind,
     RetryPolicy,
-    is_transient,
     may_have_acted,
     should_retry,
 )
@@ -114,6 +114,15 @@ def _batches(items: Sequence[str], size: int) -> Iterator[list[str]]:
         yield list(items[start : start + size])
 
 
+def _audiences_named(body: Mapping[str, Any]) -> str:
+    """``audience 12 ('Buyers')`` / ``audiences 12, 13``: what a write is about, for messages."""
+    one = body.get("custom_audience_id")
+    ids = [str(one)] if one is not None else [str(i) for i in body.get("custom_audience_ids") or []]
+    name = body.get("custom_audience_name")
+    named = f" ({name!r})" if isinstance(name, str) and len(ids) == 1 else ""
+    return f"audience{'s' if len(ids) != 1 else ''} {', '.join(ids) or '(none named)'}{named}"
+
+
 def _check_range(name: str, value: int, low: int, high: int) -> None:
     if not low <= value <= high:
         raise ValueError(f"{name} must be between {low} and {high}, got {value}")
@@ -125,6 +134,8 @@ class TikTokClient:
     ``access_token`` may be None so that a client can be built before the token is known;
     every call then fails with :class:`MissingAccessTokenError` before sending anything.
     ``transport`` replaces the network (the emulator's in-process transport, or a mock).
+    ``processing`` bounds how long a write waits while TikTok says the audience is still being
+    processed (client/processing.py).
     """
 
     def __init__(
@@ -136,12 +147,14 @@ class TikTokClient:
         retry: RetryPolicy | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         limiter: RequestLimiter | None = None,
+        processing: ProcessingWait | None = None,
     ) -> None:
         token = (access_token or "").strip()
         self._token = SecretStr(token) if token else None
         self._secrets: set[str] = set()  # other credentials sent (an app secret): redacted like the token
         self._base_url = base_url.rstrip("/")
         self._retry = retry or RetryPolicy()
+        self._processing = processing or ProcessingWait()
         self._limiter = limiter
         self._server_time: datetime | None = None
         # Redirects are not followed: httpx would forward the Access-Token header to any host.
@@ -206,11 +219,19 @@ class TikTokClient:
         }
         self._call("POST", constants.PATH_UPDATE, CallKind.IDEMPOTENT_WRITE, body=body)
 
-    def update_audience_sub_type(self, advertiser_id: str, audience_id: str, sub_type: str) -> None:
-        """POST update with ``audience_sub_type`` (TikTok allows NORMAL -> REACH_FREQUENCY only)."""
+    def update_audience_sub_type(
+        self, advertiser_id: str, audience_id: str, sub_type: str, name: str
+    ) -> None:
+        """POST update with ``audience_sub_type`` (TikTok allows NORMAL -> REACH_FREQUENCY only).
+
+        ``name`` is the audience's current name: update needs ``custom_audience_name`` (or file
+        paths) whatever it changes (reference §7.4, TikTok's update page and the SDK's
+        CustomAudienceUpdateBody).
+        """
         body = {
             "advertiser_id": advertiser_id,
             "custom_audience_id": audience_id,
+            "custom_audience_name": name,
             "audience_sub_type": sub_type,
         }
         self._call("POST", constants.PATH_UPDATE, CallKind.IDEMPOTENT_WRITE, body=body)
@@ -427,11 +448,16 @@ class TikTokClient:
             try:
                 return self._send(method, path, label, token, params, body)
             except TikTokError as error:
-                if kind is CallKind.CREATE and is_transient(error) and may_have_acted(error):
+                if kind is CallKind.CREATE and may_have_acted(error):
                     raise OutcomeUnknownError(error, audience_name=audience_name) from error
                 raise
 
-        return self._retry.call(attempt, retry_if=lambda error: should_retry(error, kind))
+        def retried() -> Envelope:
+            return self._retry.call(attempt, retry_if=lambda error: should_retry(error, kind))
+
+        if kind is not CallKind.IDEMPOTENT_WRITE:
+            return retried()
+        return self._processing.call(retried, what=_audiences_named(body or {}))
 
     def _send(
         self,

@@ -14,14 +14,23 @@ and our own text only, never from the request headers.
     │   ├── AuthenticationError       40102 / 40104 / 40105
     │   ├── PermissionDeniedError     40001
     │   ├── InvalidRequestError       40000 / 40002 / 40011
+    │   │   └── AudienceBusyError     40002 saying the audience is being updated or processed
     │   ├── NotFoundError             40007
+    │   ├── SandboxUnsupportedError   40008 / 40009 / 40014: the sandbox serves no audience endpoint
+    │   ├── BackendValidationError    40700
     │   ├── RateLimitedError          constants.RATE_LIMIT_CODES
+    │   │   ├── BlocklistedError      61000
     │   │   └── DailyQuotaExhaustedError  one whose message names the daily quota
-    │   └── ServerError               constants.SERVER_RETRY_CODES
+    │   └── ServerError               constants.SERVER_RETRY_CODES (every 5xxxx code)
     ├── TransportError                connection failures, HTTP errors, answers that are no envelope
     ├── OutcomeUnknownError           a create was sent but its answer was lost
     ├── CreatedWithoutIdError         a create succeeded (code 0) but named no readable id
+    ├── StillProcessingError          an audience stayed "being processed" past the wait's bound
     └── RetriesExhaustedError         a transient failure outlasted the retry policy
+
+Each API error class says whether TikTok may have acted although it answered with an error
+(``may_have_acted``): a create answered so is looked for before anything is sent again
+(recovery.py), never resent blindly. Sources for each class are on the class.
 """
 
 from __future__ import annotations
@@ -68,6 +77,10 @@ class TikTokApiError(TikTokError):
 
     codes: frozenset[int] = frozenset()  # the envelope codes a subclass stands for
     hint = ""  # what to do, appended to the message
+    may_have_acted = False
+    """Whether TikTok may have carried out the request although it answered with this code. True for
+    codes no source says are answered before acting (server failures, backend errors), so that a
+    create answered with one goes through the lost-answer lookup instead of a blind resend."""
 
     def __init__(self, *, endpoint: str, code: int, tiktok_message: str, request_id: str | None) -> None:
         self.tiktok_message = tiktok_message
@@ -110,11 +123,63 @@ class InvalidRequestError(TikTokApiError):
     hint = "Fix the request parameters named in TikTok's message; retrying unchanged will fail again"
 
 
+_BUSY = re.compile(
+    r"being updated|under processing|being processed|not editable|check (the )?audience status",
+    re.IGNORECASE,
+)
+
+
+def is_busy_message(message: str) -> bool:
+    """Whether a 40002 says the audience is busy rather than the parameters wrong.
+
+    TikTok's Return Codes page gives 40002 for "the audience is currently being updated or under
+    processing", and one answer reads "Audience is not editable, please check audience status"
+    (reference §7.3, unconfirmed wording). ASSUMPTION: TikTok's message carries one of those phrases;
+    any other 40002 is a parameter error and is raised at once. A busy answer whose wording differs
+    is then reported as a parameter error, never waited on forever (docs/operations/errors.md).
+    """
+    return bool(_BUSY.search(message))
+
+
+class AudienceBusyError(InvalidRequestError):
+    """40002 because the audience is still being created or recalculated: the same call succeeds later.
+
+    Update, rename and delete right after a create, or while TikTok recalculates, are refused so for
+    a while (reference §7.3); the client waits and tries again within a bound (client/processing.py).
+    """
+
+    hint = "TikTok is still processing the audience; wait until it is done, then try again"
+
+
 class NotFoundError(TikTokApiError):
     """The audience (or other resource) does not exist."""
 
     codes = frozenset({constants.CODE_NOT_EXIST})
     hint = "The resource does not exist (it may have been deleted outside this program)"
+
+
+class SandboxUnsupportedError(TikTokApiError):
+    """The endpoint is not served where the request went: TikTok's sandbox serves no ``/dmp/``
+    (audience) endpoint and not ``/app/list/`` (reference §7.1, AE's copy of TikTok's sandbox page)."""
+
+    codes = constants.SANDBOX_UNSUPPORTED_CODES
+    hint = (
+        "TikTok's sandbox (sandbox-ads.tiktok.com) serves no audience endpoints (/dmp/...) nor /app/list/; "
+        "it can only prove authentication. Use a production ad account set aside for tests "
+        "(docs/operations/live-tests.md)"
+    )
+
+
+class BackendValidationError(TikTokApiError):
+    """40700, RPC_VALIDATION_ERROR: a backend service refused what the gateway accepted (reference §4.1,
+    §7.4). Not retried; since it comes from behind the gateway, a create answered so is looked for."""
+
+    codes = frozenset({constants.CODE_RPC_VALIDATION_ERROR})
+    hint = (
+        "TikTok's audience service refused the request; check the values named in its message. "
+        "Retrying unchanged will fail again"
+    )
+    may_have_acted = True
 
 
 class RateLimitedError(TikTokApiError):
@@ -126,6 +191,15 @@ class RateLimitedError(TikTokApiError):
         "to 5 minutes) or per day (until 00:00 UTC), counting the requests of every tool using the app; "
         "wait, then run again, or lower the request rate"
     )
+
+
+class BlocklistedError(RateLimitedError):
+    """61000, TOO_MANY_REQUESTS_BL: TikTok's backend refusing too many requests (reference §4.1: retry
+    with a long back-off). Unlike the gateway's 40100, no source says it is answered before the request
+    is carried out, so a create answered with it is looked for before it is sent again."""
+
+    codes = frozenset({constants.CODE_TOO_MANY_REQUESTS_BL})
+    may_have_acted = True
 
 
 _DAILY = re.compile(r"\bqpd\b|per day|daily|00:00", re.IGNORECASE)
@@ -165,13 +239,17 @@ class ServerError(TikTokApiError):
 
     codes = constants.SERVER_RETRY_CODES
     hint = "A temporary failure inside TikTok; try again later"
+    may_have_acted = True  # e.g. 50002 SYS_TIMEOUT: "confirm a create did not already land" (§4.1)
 
 
-_API_ERROR_CLASSES: tuple[type[TikTokApiError], ...] = (
+_API_ERROR_CLASSES: tuple[type[TikTokApiError], ...] = (  # the first whose codes hold the code wins
     AuthenticationError,
     PermissionDeniedError,
     InvalidRequestError,
     NotFoundError,
+    SandboxUnsupportedError,
+    BackendValidationError,
+    BlocklistedError,
     RateLimitedError,
     ServerError,
 )
@@ -180,6 +258,8 @@ _API_ERROR_CLASSES: tuple[type[TikTokApiError], ...] = (
 def api_error(*, endpoint: str, code: int, tiktok_message: str, request_id: str | None) -> TikTokApiError:
     """The typed error for a non-zero envelope ``code`` (the base class for unlisted codes)."""
     cls = next((c for c in _API_ERROR_CLASSES if code in c.codes), TikTokApiError)
+    if cls is InvalidRequestError and code == constants.CODE_PARAM_ERROR and is_busy_message(tiktok_message):
+        cls = AudienceBusyError
     return cls(endpoint=endpoint, code=code, tiktok_message=tiktok_message, request_id=request_id)
 
 
@@ -242,6 +322,25 @@ class CreatedWithoutIdError(TikTokError):
             f"but its answer holds no readable audience id (data: {shape}); it must not be created again"
         )
         super().__init__(text, endpoint=endpoint, code=0, request_id=request_id)
+
+
+class StillProcessingError(TikTokError):
+    """TikTok kept answering that the audience is being processed for longer than the wait's bound."""
+
+    def __init__(self, last_error: AudienceBusyError, *, audience: str, waited_seconds: float) -> None:
+        self.last_error = last_error
+        self.waited_seconds = waited_seconds
+        minutes = waited_seconds / 60
+        text = (
+            f"TikTok still refuses {last_error.endpoint} of {audience} after {minutes:.1f} min: it says the "
+            f"audience is being updated or processed ([{last_error.code}] {last_error.tiktok_message}, "
+            f"request_id {last_error.request_id or 'unknown'}). Nothing was changed. Wait until TikTok has "
+            "finished (the audience's status in TikTok Ads Manager), then run the operation again; or "
+            "wait longer by raising tiktok:processingWaitSeconds"
+        )
+        super().__init__(
+            text, endpoint=last_error.endpoint, code=last_error.code, request_id=last_error.request_id
+        )
 
 
 class RetriesExhaustedError(TikTokError):

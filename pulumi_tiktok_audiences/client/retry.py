@@ -34,6 +34,7 @@ from pulumi_tiktok_audiences.client.errors import (
     RateLimitedError,
     RetriesExhaustedError,
     ServerError,
+    TikTokApiError,
     TikTokError,
     TransportError,
 )
@@ -63,11 +64,12 @@ def is_transient(error: TikTokError) -> bool:
 def may_have_acted(error: TikTokError) -> bool:
     """Whether TikTok may have carried out the request although the call failed.
 
-    Rate-limit codes are returned without acting; a server code or a lost answer is ambiguous.
+    A lost answer may hide anything; each API error class says for its codes (client/errors.py):
+    the gateway's rate limits are answered without acting, server codes are ambiguous.
     """
     if isinstance(error, TransportError):
         return error.may_have_acted
-    return isinstance(error, ServerError)
+    return isinstance(error, TikTokApiError) and error.may_have_acted
 
 
 def should_retry(error: TikTokError, kind: CallKind) -> bool:

@@ -251,7 +251,8 @@ class AppActivityProvider(AudienceProvider):
         client, audiences = self._connected()
         try:
             if old.audience_sub_type != new.audience_sub_type:
-                client.update_audience_sub_type(new.advertiser_id, id_, new.audience_sub_type)
+                # TikTok's current name: update needs one, and ignores it beside a sub-type (§2.2).
+                client.update_audience_sub_type(new.advertiser_id, id_, new.audience_sub_type, old.name)
             if old.name != new.name:
                 client.rename_audience(new.advertiser_id, id_, new.name)
         except TikTokError as exc:

@@ -113,6 +113,7 @@ class AudienceProvider(ResourceProvider):
             RetriesExhaustedError,
             TikTokError,
         )
+        from pulumi_tiktok_audiences.client.retry import is_transient
 
         client, audiences = self._connected()
         where = f"Creating {declared.kind} {declared.name!r} for advertiser {declared.advertiser_id}"
@@ -141,6 +142,13 @@ class AudienceProvider(ResourceProvider):
                             f"audience failed: {exc}. It may have been created: look for {declared.name!r} "
                             "in TikTok Ads Manager and delete it before running `pulumi up` again."
                             + _look_alikes(creation)
+                        ) from None
+                    if found is None and not is_transient(lost.cause):
+                        # A refusal from behind the gateway (40700): looked for, not there, not retried.
+                        raise OperationError(
+                            f"{where} failed: {lost.cause}. TikTok's answer does not say whether it acted; "
+                            f"no new {declared.kind} with that name and settings is listed, so nothing was "
+                            f"created. {hint}" + _look_alikes(creation)
                         ) from None
                     if found is None:
                         raise  # not created: retried
@@ -289,11 +297,15 @@ def delete_audience(
     connected: tuple[TikTokClient, AudienceCache], advertiser_id: str, audience_id: str, name: object
 ) -> None:
     """Delete an audience; one that is already gone counts as deleted."""
-    from pulumi_tiktok_audiences.client import TikTokApiError
+    from pulumi_tiktok_audiences.client import StillProcessingError, TikTokApiError
 
     client, audiences = connected
     try:
         client.delete_audiences(advertiser_id, [audience_id])
+    except StillProcessingError as exc:
+        raise OperationError(
+            f"Deleting audience {audience_id} ({name!r}): {exc}. It stays in the stack until then."
+        ) from None
     except TikTokApiError as exc:
         if audiences.fetch(advertiser_id, audience_id) is None:
             return

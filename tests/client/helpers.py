@@ -239,7 +239,7 @@ EVERY_CALL: dict[str, tuple[str, Callable[[TikTokClient], object]]] = {
     ),
     "update_audience_sub_type": (
         "dmp_custom_audience_update",
-        lambda c: c.update_audience_sub_type(ADVERTISER, "1800000000000000001", "REACH_FREQUENCY"),
+        lambda c: c.update_audience_sub_type(ADVERTISER, "1800000000000000001", "REACH_FREQUENCY", "n"),
     ),
     "get_audiences": (
         "dmp_custom_audience_get",

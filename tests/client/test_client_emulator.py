@@ -108,7 +108,7 @@ def test_full_life_cycle(setup: Setup, caplog: pytest.LogCaptureFixture) -> None
     client.cancel_share(ADVERTISER, audience_id, SECOND_ADVERTISER_ID)
     assert [s.status for s in client.share_log(ADVERTISER, audience_id)] == ["CANCELLED"]
 
-    client.update_audience_sub_type(ADVERTISER, audience_id, "REACH_FREQUENCY")
+    client.update_audience_sub_type(ADVERTISER, audience_id, "REACH_FREQUENCY", "cart-30d-renamed")
     (sub_typed,) = client.get_audiences(ADVERTISER, [audience_id])
     assert sub_typed.audience_sub_type == "REACH_FREQUENCY"
 

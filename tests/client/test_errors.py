@@ -8,6 +8,7 @@ import pytest
 from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.client import (
     AuthenticationError,
+    BlocklistedError,
     InvalidRequestError,
     MissingAccessTokenError,
     NotFoundError,
@@ -65,7 +66,8 @@ def test_rate_limit_codes_are_rate_limited_errors(code: int) -> None:
     recorder = Recorder([api_error(code)])
     with make_client(recorder, max_attempts=1) as client, pytest.raises(RetriesExhaustedError) as caught:
         client.list_audiences(ADVERTISER)
-    assert type(caught.value.last_error) is RateLimitedError
+    expected = BlocklistedError if code == constants.CODE_TOO_MANY_REQUESTS_BL else RateLimitedError
+    assert type(caught.value.last_error) is expected
     assert caught.value.code == code
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.client import (
+    BlocklistedError,
     CreatedWithoutIdError,
     DailyQuotaExhaustedError,
     OutcomeUnknownError,
@@ -41,7 +42,10 @@ _REQUEST = httpx.Request("POST", "https://business-api.tiktok.com/")
 
 # Failures after which TikTok certainly did not act: safe to retry, even for a create.
 NOT_ACTED: dict[str, Answer] = {
-    **{f"code {code}": api_error(code) for code in sorted(constants.RATE_LIMIT_CODES)},
+    **{
+        f"code {code}": api_error(code)
+        for code in sorted(constants.RATE_LIMIT_CODES - {constants.CODE_TOO_MANY_REQUESTS_BL})
+    },
     "connect error": httpx.ConnectError("connection refused", request=_REQUEST),
     "connect timeout": httpx.ConnectTimeout("timed out connecting", request=_REQUEST),
     "pool timeout": httpx.PoolTimeout("no free connection", request=_REQUEST),
@@ -56,6 +60,10 @@ AMBIGUOUS: dict[str, Answer] = {
     "code 51042": api_error(51042),
     "code 40202": api_error(constants.CODE_WRITE_CONFLICT),
     "code 60001": api_error(constants.CODE_MAINTENANCE),
+    "code 61000": api_error(
+        constants.CODE_TOO_MANY_REQUESTS_BL
+    ),  # the backend's limit: no source says unacted
+    "code 52001": api_error(52001),  # any 5xxxx is a server failure
     "read timeout": httpx.ReadTimeout("timed out reading", request=_REQUEST),
     "write timeout": httpx.WriteTimeout("timed out writing", request=_REQUEST),
     "read error": httpx.ReadError("connection reset", request=_REQUEST),
@@ -123,7 +131,7 @@ def test_a_create_whose_outcome_is_unknown_is_never_resent(failure: str, clock: 
         client.create_rule_audience(minimal_app_payload("cart-30d"))
     assert len(recorder.requests) == 1
     error = caught.value
-    assert isinstance(error.cause, ServerError | TransportError)
+    assert isinstance(error.cause, ServerError | TransportError | BlocklistedError)
     assert error.audience_name == "cart-30d"
     assert error.endpoint == "rule/create"
     assert "may or may not have created the audience named 'cart-30d'" in str(error)

@@ -101,9 +101,14 @@ def test_create_sends_the_payload_unchanged_and_returns_the_new_id() -> None:
             {"advertiser_id": ADVERTISER, "custom_audience_id": "55", "custom_audience_name": "renamed"},
         ),
         (
-            lambda c: c.update_audience_sub_type(ADVERTISER, "55", "REACH_FREQUENCY"),
+            lambda c: c.update_audience_sub_type(ADVERTISER, "55", "REACH_FREQUENCY", "buyers"),
             constants.PATH_UPDATE,
-            {"advertiser_id": ADVERTISER, "custom_audience_id": "55", "audience_sub_type": "REACH_FREQUENCY"},
+            {  # with the current name: update needs one (reference §7.4)
+                "advertiser_id": ADVERTISER,
+                "custom_audience_id": "55",
+                "custom_audience_name": "buyers",
+                "audience_sub_type": "REACH_FREQUENCY",
+            },
         ),
         (
             lambda c: c.delete_audiences(ADVERTISER, ["55", "56"]),
