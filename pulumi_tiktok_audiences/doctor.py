@@ -12,6 +12,9 @@ Checks, in order, each with a status and, when it fails, the next step:
   among its advertiser's apps on TikTok, with the audiences that use it;
 * **rate limit**: the tier and pace in effect; a warning on TikTok's sandbox under another tier.
 
+On TikTok's sandbox the advertiser check fails saying plainly that the sandbox serves no audience
+endpoints: it answers them and ``app/list`` with 40008 or 40014 (reference §7.1).
+
 Offline (``local``, the embedded emulator) the same checks run against it. The doctor makes few calls
 and tries each once more at most: it reports trouble rather than riding it out.
 """
@@ -30,6 +33,7 @@ from pulumi_tiktok_audiences.client import (
     PermissionDeniedError,
     RetriesExhaustedError,
     RetryPolicy,
+    SandboxUnsupportedError,
     TikTokClient,
     TikTokError,
     TransportError,
@@ -308,6 +312,16 @@ def _advertiser(client: TikTokClient, advertiser_id: str) -> Check:
                 shared_in += 1
             else:
                 owned += 1
+    except SandboxUnsupportedError as exc:
+        return Check(
+            name,
+            "fail",
+            "TikTok's sandbox serves no audience endpoints (/dmp/...) nor /app/list/: it answered "
+            f"[{exc.code}] {exc.tiktok_message} (reference §7.1). The sandbox can only prove that the token "
+            "is accepted; audiences cannot be created, read or deleted there",
+            "use a production ad account for deployments; for tests, set one aside with a token scoped "
+            "to it (docs/operations/live-tests.md)",
+        )
     except PermissionDeniedError as exc:
         return Check(
             name,

@@ -1,4 +1,5 @@
-"""The live target: from the environment (skipped, saying what to set, when it is incomplete)."""
+"""The live target: from the environment (skipped, saying what to set, when it is incomplete; the run
+stopped at once, saying why, on TikTok's sandbox). Swept at the start and at the end of the run."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ def live_target(request: pytest.FixtureRequest) -> Iterator[LiveTarget]:
     missing = missing_environment()
     if missing:
         pytest.skip(
-            f"live tests need {', '.join(REQUIRED_ENV)} (and TIKTOK_ENDPOINT for the sandbox or an emulator "
-            f"URL); not set: {', '.join(missing)}"
+            f"live tests need {', '.join(REQUIRED_ENV)} (a production ad account set aside for tests; "
+            f"TIKTOK_ENDPOINT for an emulator URL); not set: {', '.join(missing)}"
         )
     record = request.config.getoption("record")
-    target = LiveTarget.from_environment(Path(record) if record else None)
+    budget = request.config.getoption("live_budget")
+    target = LiveTarget.from_environment(Path(record) if record else None, budget=budget)
+    target.start()
     try:
         yield target
     finally:

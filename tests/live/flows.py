@@ -14,9 +14,9 @@ import yaml
 from click.testing import CliRunner
 
 from pulumi_tiktok_audiences.cli import main
-from pulumi_tiktok_audiences.client import TikTokApiError
+from pulumi_tiktok_audiences.client import TikTokError
 from pulumi_tiktok_audiences.spec import AppEvent, AudienceSpec, EventRule
-from tests.live.harness import LiveTarget, Outcome
+from tests.live.harness import ACCEPTED, BudgetSpentError, LiveTarget, Outcome
 
 ADOPT_KEY = "adopt_audience_id"  # the resource argument (README, "Bringing an existing audience ...")
 LOOKBACKS = (0, 1, 180, 181, 365)
@@ -88,16 +88,20 @@ def import_account(target: LiveTarget) -> dict[str, Any]:
 
 
 def probe_all(target: LiveTarget, payloads: list[tuple[str, dict[str, Any]]]) -> list[Outcome]:
-    """Send each rule/create, read the accepted ones back (so a recording holds TikTok's rule text
-    for each), then delete them in one call, also when a step failed."""
+    """Send each rule/create within the run's budget, read the accepted ones back (so a recording holds
+    TikTok's rule text for each), then delete them in one call, also when a step failed.
+
+    A probe TikTok answers with a server or backend code (5xxxx, 40700, 61000) or not at all is
+    reported as inconclusive, not an abort; whatever it may have created, the sweeper finds by prefix.
+    """
     outcomes: list[Outcome] = []
     with target.client() as client:
         try:
             for label, payload in payloads:
                 try:
-                    outcomes.append(Outcome(label, True, client.create_rule_audience(payload)))
-                except TikTokApiError as error:
-                    outcomes.append(Outcome.refused(label, error))
+                    outcomes.append(Outcome(label, ACCEPTED, client.create_rule_audience(payload)))
+                except (TikTokError, BudgetSpentError) as error:
+                    outcomes.append(Outcome.of(label, error))
             accepted = [o.audience_id for o in outcomes if o.audience_id]
             details = client.get_audiences(target.advertiser_id, accepted) if accepted else []
             assert [d.audience_id for d in details] == accepted

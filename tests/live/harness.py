@@ -1,14 +1,21 @@
 """The live suite's target: one TikTok account (or an emulator), reached through the package's own classes.
 
 A :class:`LiveTarget` holds the settings read from the environment, a unique name prefix for everything
-the run creates, the pace, and the optional recorder. Every client it builds (for the tests, for the
-provider, for ``tiktok-audiences import``) shares one pacer and one recorder, so each request is paced
-and recorded whoever sends it.
+the run creates, the pace, the budget of audiences the run may create, and the optional recorder. Every
+client it builds (for the tests, for the provider, for ``tiktok-audiences import``) shares one limiter
+and one recorder, so each request is paced, counted against the budget and recorded whoever sends it.
 
-Pace: TikTok's sandbox allows 1 request per second and 30 per minute *per endpoint* (reference
-§6.3, quoting TikTok's rate-limit page). One request every 2.2 s across all endpoints keeps every
-endpoint under both limits however the suite mixes them (27 a minute at most), and is far under
-production's Basic tier (10/s, 600/min), so the same pace serves both.
+Where it runs: a production ad account set aside for tests (docs/operations/live-tests.md), never
+TikTok's sandbox, which serves no audience endpoint (reference §7.1): a sandbox endpoint is refused
+before any request, and a sandbox answer (40008/40014) stops the run at its first request.
+
+Pace: one request every 0.5 s, 2 a second and 120 a minute across all endpoints: a fifth of the Basic
+tier (10/s, 600/min, reference §6.3), which every developer app starts on and which the app's other
+tools share, so the run never trips a suspension of the app that a deployment is using.
+
+Budget: at most ``budget`` create requests per run (default 10, ``--live-budget``), counted before
+each is sent, retries included: a create the run may not send fails with :class:`BudgetSpentError`
+instead, and the probes report what they could not send.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -28,7 +36,19 @@ import httpx
 import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 
-from pulumi_tiktok_audiences.client import AudienceSummary, TikTokClient, TikTokError
+from pulumi_tiktok_audiences import constants
+from pulumi_tiktok_audiences.client import (
+    AudienceSummary,
+    OutcomeUnknownError,
+    ProcessingWait,
+    RetriesExhaustedError,
+    SandboxUnsupportedError,
+    ServerError,
+    TikTokApiError,
+    TikTokClient,
+    TikTokError,
+    resolve_base_url,
+)
 from pulumi_tiktok_audiences.client.models import parse_time
 from pulumi_tiktok_audiences.client.recording import Recorder
 from pulumi_tiktok_audiences.provider import AppActivity
@@ -44,33 +64,71 @@ from pulumi_tiktok_audiences.settings import (
 
 APP_ENV: Final = "TIKTOK_APP_ID"
 REQUIRED_ENV: Final = (TOKEN_ENV, ADVERTISER_ENV, APP_ENV)
-PACE_SECONDS: Final = 2.2
+PACE_SECONDS: Final = 0.5
 PACE_ENV: Final = "TIKTOK_LIVE_PACE_SECONDS"  # another pace; 0 against an emulator, which has no limits
+BUDGET: Final = 10
+"""Audiences one run may create by default (``--live-budget``): enough for the lifecycle, the
+lookbacks and a few events; probing all 28 events needs about 40."""
 PREFIX_ROOT: Final = "pta-live-"
 LEFTOVER_AGE: Final = timedelta(hours=1)
 """A ``pta-live-`` audience of another run is swept only when older than this, so that two people
 running the suite on one account at the same time do not delete each other's audiences."""
 
 
-class Spacing:
-    """At most one request every ``seconds``, whoever sends it: a client's ``limiter``.
+SANDBOX_REFUSAL: Final = (
+    "The live suite does not run against TikTok's sandbox: the sandbox serves no audience endpoints "
+    "(/dmp/...) nor /app/list/, which answer 40008 or 40014 there (reference §7.1), so no test could "
+    "pass. Run it against a production ad account set aside for tests, with a token scoped to it "
+    "(docs/operations/live-tests.md)."
+)
+CREATE_ENDPOINTS: Final = frozenset(
+    {
+        constants.PATH_RULE_CREATE.removeprefix("/dmp/custom_audience/").strip("/"),
+        constants.PATH_LOOKALIKE_CREATE.removeprefix("/dmp/custom_audience/").strip("/"),
+    }
+)
+
+
+class BudgetSpentError(Exception):
+    """The run has sent as many creates as its budget allows: this one was not sent."""
+
+
+class Limiter:
+    """Every client's ``limiter``: at most one request every ``seconds``, whoever sends it, and at most
+    ``budget`` creates in the run.
 
     The suite keeps this fixed schedule of its own rather than the package's pacer, which follows
-    the user's rate-limit settings: the suite must stay under the sandbox's limits whatever they say.
+    the user's rate-limit settings: the suite must leave the app's tier to its deployments whatever
+    they say.
     """
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, budget: int) -> None:
         self._seconds = seconds
+        self.budget = budget
+        self.creates = 0
         self._lock = threading.Lock()
         self._next = 0.0
 
-    def __call__(self, _endpoint: str) -> None:
+    def __call__(self, endpoint: str) -> None:
         with self._lock:
+            if endpoint in CREATE_ENDPOINTS:
+                if self.creates >= self.budget:
+                    raise BudgetSpentError(
+                        f"the run's budget of {self.budget} audience creates is spent ({endpoint} not "
+                        "sent); raise it with --live-budget"
+                    )
+                self.creates += 1
             now = time.monotonic()
             at = max(now, self._next)
             self._next = at + self._seconds
         if at > now:
             time.sleep(at - now)
+
+
+def refuse_sandbox(settings: ProviderSettings) -> None:
+    """Stop the run before any request when it points at TikTok's sandbox."""
+    if settings.endpoint != "local" and resolve_base_url(settings.endpoint) == constants.SANDBOX_URL:
+        pytest.exit(SANDBOX_REFUSAL, returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 def new_prefix() -> str:
@@ -91,18 +149,19 @@ class LiveTarget:
     prefix: str = field(default_factory=new_prefix)
     recorder: Recorder | None = None
     pace_seconds: float = PACE_SECONDS
-    _pacer: Spacing | None = field(init=False, default=None)
+    budget: int = BUDGET
+    limiter: Limiter = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.pace_seconds > 0:
-            self._pacer = Spacing(self.pace_seconds)
+        self.limiter = Limiter(self.pace_seconds, self.budget)
 
     @classmethod
-    def from_environment(cls, record: Path | None) -> LiveTarget:
+    def from_environment(cls, record: Path | None, budget: int = BUDGET) -> LiveTarget:
         settings = ProviderSettings.resolve(lambda _key: None)  # the environment, as the provider reads it
+        refuse_sandbox(settings)
         recorder = Recorder(record, secrets=[settings.access_token]) if record else None
         pace = float(os.environ.get(PACE_ENV) or PACE_SECONDS)
-        return cls(settings, os.environ[APP_ENV].strip(), recorder=recorder, pace_seconds=pace)
+        return cls(settings, os.environ[APP_ENV].strip(), recorder=recorder, pace_seconds=pace, budget=budget)
 
     @property
     def advertiser_id(self) -> str:
@@ -113,9 +172,8 @@ class LiveTarget:
         return f"{self.prefix}{label}"
 
     def client(self) -> TikTokClient:
-        """A new client on the shared pacer and recorder (callers may close it)."""
-        from pulumi_tiktok_audiences.client import resolve_base_url
-
+        """A new client on the shared limiter and recorder (callers may close it); it waits for an
+        audience TikTok is still processing, saying so on stderr."""
         transport: httpx.BaseTransport = httpx.HTTPTransport()
         if self.recorder is not None:
             transport = self.recorder.transport(transport)
@@ -123,7 +181,8 @@ class LiveTarget:
             self.settings.access_token,
             base_url=resolve_base_url(self.settings.endpoint),
             transport=transport,
-            limiter=self._pacer,
+            limiter=self.limiter,
+            processing=ProcessingWait(notify=_to_stderr),
         )
 
     def provider(self) -> AppActivity:
@@ -154,8 +213,19 @@ class LiveTarget:
             APP_ENV: self.app_id,
         }
 
+    def start(self) -> list[str]:
+        """The sweep at the start of a run; a sandbox answer stops the run with the reason."""
+        try:
+            return self.cleanup()
+        except (SandboxUnsupportedError, RetriesExhaustedError) as exc:
+            cause = exc.last_error if isinstance(exc, RetriesExhaustedError) else exc
+            if isinstance(cause, SandboxUnsupportedError):
+                pytest.exit(f"{SANDBOX_REFUSAL} It answered: {cause}", returncode=pytest.ExitCode.USAGE_ERROR)
+            raise
+
     def cleanup(self) -> list[str]:
-        """Delete this run's audiences, and other runs' ``pta-live-`` leftovers older than an hour.
+        """The sweeper: delete this run's audiences, and other runs' ``pta-live-`` leftovers older than
+        an hour; nothing without the suite's prefix, ever.
 
         Found by listing, so it also removes what a failed step created but never reported.
         Returns the ids deleted.
@@ -178,25 +248,51 @@ class LiveTarget:
         return created is not None and now - created > LEFTOVER_AGE
 
 
+Result = str
+ACCEPTED: Final[Result] = "accepted"
+REFUSED: Final[Result] = "refused"
+INCONCLUSIVE: Final[Result] = "inconclusive"  # a server code, 40700, 61000 or an unknown outcome
+NOT_SENT: Final[Result] = "not sent"  # the budget was spent
+
+
 @dataclass
 class Outcome:
-    """What TikTok said to one probe: accepted (and the id) or refused (and why)."""
+    """What TikTok said to one probe: accepted (and the id), refused (and why), inconclusive (a server
+    or backend code, or no answer: the sweeper removes what it may have made) or not sent (budget)."""
 
     label: str
-    accepted: bool
+    result: Result
     audience_id: str | None = None
     code: int | None = None
     message: str = ""
 
+    @property
+    def accepted(self) -> bool:
+        return self.result == ACCEPTED
+
     @classmethod
-    def refused(cls, label: str, error: TikTokError) -> Outcome:
-        return cls(label, False, code=error.code, message=" ".join(str(error).split())[:160])
+    def of(cls, label: str, error: Exception) -> Outcome:
+        """The outcome of a create that failed with ``error``."""
+        text = " ".join(str(error).split())[:160]
+        if isinstance(error, BudgetSpentError):
+            return cls(label, NOT_SENT, message=text)
+        assert isinstance(error, TikTokError)
+        cause = error.cause if isinstance(error, OutcomeUnknownError) else error
+        if isinstance(cause, RetriesExhaustedError):
+            cause = cause.last_error
+        conclusive = isinstance(cause, TikTokApiError) and not (
+            cause.may_have_acted or isinstance(cause, ServerError)
+        )
+        return cls(label, REFUSED if conclusive else INCONCLUSIVE, code=cause.code, message=text)
 
 
 def table(title: str, outcomes: list[Outcome]) -> str:
     width = max(len(o.label) for o in outcomes)
-    lines = [title, f"{'':<{width}}  result    code   message"]
+    lines = [title, f"{'':<{width}}  {'result':<12}  code   message"]
     for o in outcomes:
-        result = "accepted" if o.accepted else "refused"
-        lines.append(f"{o.label:<{width}}  {result:<8}  {o.code or '':<5}  {o.message}")
+        lines.append(f"{o.label:<{width}}  {o.result:<12}  {o.code or '':<5}  {o.message}")
     return "\n".join(lines)
+
+
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

@@ -3,6 +3,7 @@ them with TIKTOK_ENDPOINT=http://127.0.0.1:<port>, plus its clean-up and selecti
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -27,16 +28,31 @@ from pulumi_tiktok_audiences.settings import ProviderSettings
 from pulumi_tiktok_audiences.spec import AppEvent
 from tests.conftest import pytest_collection_modifyitems
 from tests.live import flows
-from tests.live.harness import PACE_ENV, PREFIX_ROOT, REQUIRED_ENV, LiveTarget
+from tests.live.harness import (
+    INCONCLUSIVE,
+    NOT_SENT,
+    PACE_ENV,
+    PREFIX_ROOT,
+    REQUIRED_ENV,
+    SANDBOX_REFUSAL,
+    LiveTarget,
+    refuse_sandbox,
+)
 from tests.live.replay import READERS, replay
 from tests.live.test_replay import assert_no_credentials
 
 ROOT = Path(__file__).parents[2]
 
 
+PROCESSING_SECONDS = 0.5
+"""The emulator refuses update and delete for this long after a create, as TikTok does (reference
+§7.3): the flows rename and delete right after creating, so they meet it and must wait it out."""
+
+
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
-    with Emulator(clock=Clock(datetime(2026, 1, 5, tzinfo=UTC).timestamp())) as instance:
+    start = datetime(2026, 1, 5, tzinfo=UTC).timestamp()
+    with Emulator(clock=Clock(start), processing_seconds=PROCESSING_SECONDS) as instance:
         yield instance
 
 
@@ -47,7 +63,7 @@ def target(emulator: Emulator, tmp_path: Path) -> Iterator[LiveTarget]:
             access_token=DEFAULT_TOKEN, endpoint=server.url, advertiser_id=DEFAULT_ADVERTISER_ID
         )
         recorder = Recorder(tmp_path / "recording", secrets=[DEFAULT_TOKEN])
-        yield LiveTarget(settings, DEFAULT_APP_ID, recorder=recorder, pace_seconds=0)
+        yield LiveTarget(settings, DEFAULT_APP_ID, recorder=recorder, pace_seconds=0, budget=100)
 
 
 def left(emulator: Emulator, prefix: str) -> list[str]:
@@ -55,7 +71,7 @@ def left(emulator: Emulator, prefix: str) -> list[str]:
 
 
 def test_the_lifecycle_flow_passes_and_leaves_nothing(target: LiveTarget, emulator: Emulator) -> None:
-    flows.lifecycle(target)
+    flows.lifecycle(target)  # renames right after the create: refused as "being processed", waited out
     assert left(emulator, target.prefix) == []
     deleted = emulator.audiences(DEFAULT_ADVERTISER_ID, include_deleted=True)
     assert [a["name"] for a in deleted] == [target.name("lifecycle-renamed")]  # one audience, renamed
@@ -76,6 +92,42 @@ def test_lookbacks_outside_the_assumed_bounds_are_refused_by_the_emulator(
     assert {label for label, o in outcomes.items() if o.accepted} == {"1 days", "180 days"}
     assert {o.code for o in outcomes.values() if not o.accepted} == {constants.CODE_PARAM_ERROR}
     assert "retention_days" in outcomes["181 days"].message
+    assert left(emulator, target.prefix) == []
+
+
+def test_the_budget_caps_the_audiences_a_run_creates(target: LiveTarget, emulator: Emulator) -> None:
+    target.limiter.budget = 3
+    outcomes = flows.events(target)
+    assert [o.result for o in outcomes[:3]] == ["accepted"] * 3
+    assert {o.result for o in outcomes[3:]} == {NOT_SENT}
+    assert "--live-budget" in outcomes[3].message
+    assert emulator.request_counts()[constants.PATH_RULE_CREATE] == 3
+    assert len(emulator.audiences(DEFAULT_ADVERTISER_ID, include_deleted=True)) == 3
+    assert left(emulator, target.prefix) == []
+
+
+def test_the_probes_report_server_and_backend_codes_instead_of_aborting(
+    target: LiveTarget, emulator: Emulator
+) -> None:
+    faults = [
+        {"code": constants.CODE_DMP_ERROR},  # 0 days
+        {"code": constants.CODE_TOO_MANY_REQUESTS_BL, "processed": True},  # 1 day: made, answered 61000
+        {"code": constants.CODE_RPC_VALIDATION_ERROR},  # 180 days
+        {"code": 52001},  # 181 days: another 5xxxx
+    ]
+    for fault in faults:
+        emulator.inject_fault(constants.PATH_RULE_CREATE, count=1, **fault)  # type: ignore[arg-type]
+    outcomes = flows.lookbacks(target)
+    assert [(o.result, o.code) for o in outcomes[:4]] == [
+        (INCONCLUSIVE, constants.CODE_DMP_ERROR),
+        (INCONCLUSIVE, constants.CODE_TOO_MANY_REQUESTS_BL),
+        (INCONCLUSIVE, constants.CODE_RPC_VALIDATION_ERROR),
+        (INCONCLUSIVE, 52001),
+    ]
+    assert "may or may not have created" in outcomes[0].message  # outcome unknown, said so
+    assert outcomes[-1].result == "refused"  # the probe went on to the last value (365 days)
+    assert left(emulator, target.prefix) == [target.name("lookback-1")]  # made, its answer an error
+    target.cleanup()  # the sweeper finds it by its prefix
     assert left(emulator, target.prefix) == []
 
 
@@ -145,6 +197,38 @@ def run_pytest(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
         text=True,
         check=False,
     )
+
+
+def test_the_live_suite_stops_at_once_against_an_emulator_in_sandbox_mode_saying_why() -> None:
+    """TikTok's sandbox serves no audience endpoint (reference §7.1): its answer to the start sweep's
+    first request (40014) stops the run, with the reason, before any test."""
+    with Emulator(sandbox=True) as sandbox, sandbox.serve() as server:
+        env = {
+            "TIKTOK_ENDPOINT": server.url,
+            "TIKTOK_ACCESS_TOKEN": DEFAULT_TOKEN,
+            "TIKTOK_ADVERTISER_ID": DEFAULT_ADVERTISER_ID,
+            "TIKTOK_APP_ID": DEFAULT_APP_ID,
+            PACE_ENV: "0",
+        }
+        run = run_pytest("-m", "live", env=env)
+        requests = sandbox.request_counts()
+    output = run.stdout + run.stderr
+    assert run.returncode == pytest.ExitCode.USAGE_ERROR, output
+    assert " ".join(SANDBOX_REFUSAL.split()) in " ".join(output.split()), output
+    assert "[40014]" in output
+    assert "passed" not in run.stdout
+    assert requests == {constants.PATH_LIST: 1}  # the sweep's list, refused; nothing after it
+
+
+@pytest.mark.parametrize("endpoint", ["sandbox", "SANDBOX", constants.SANDBOX_URL + "/"])
+def test_the_sandbox_endpoint_is_refused_before_any_request(endpoint: str) -> None:
+    settings = ProviderSettings(
+        access_token=DEFAULT_TOKEN, endpoint=endpoint, advertiser_id=DEFAULT_ADVERTISER_ID
+    )
+    with pytest.raises(pytest.exit.Exception) as stopped:
+        refuse_sandbox(settings)
+    assert str(stopped.value) == SANDBOX_REFUSAL
+    refuse_sandbox(dataclasses.replace(settings, endpoint="production"))  # production passes
 
 
 def test_live_tests_are_skipped_under_m_live_naming_the_variables_to_set() -> None:
