@@ -57,6 +57,19 @@ def emulator() -> None:
     type=click.Choice(list(constants.RATE_TIERS), case_sensitive=False),
     help="Enforce TikTok's rate limits of this tier per developer app (default: none).",
 )
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    default=None,
+    help="Answer as TikTok's sandbox: every audience endpoint and app/list refused with 40014 "
+    "(the sandbox serves none of them). Default: $TIKTOK_EMULATOR_SANDBOX, else off.",
+)
+@click.option(
+    "--processing-seconds",
+    type=click.FloatRange(min=0),
+    help="How long update and delete are refused as 'being processed' after a create or a "
+    "recalculation, as TikTok does. Default: $TIKTOK_EMULATOR_PROCESSING_SECONDS, else 2; 0: never.",
+)
 def serve(
     host: str,
     port: int,
@@ -67,6 +80,8 @@ def serve(
     apps: tuple[str, ...],
     answer_shape: str | None,
     rate_tier: str | None,
+    sandbox: bool | None,
+    processing_seconds: float | None,
 ) -> None:
     """Serve the emulator over HTTP; the first line of output is its URL.
 
@@ -102,7 +117,14 @@ def serve(
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     try:
-        instance = Emulator(db, seed=seed, answer_shape=answer_shape, rate_tier=rate_tier)
+        instance = Emulator(
+            db,
+            seed=seed,
+            answer_shape=answer_shape,
+            rate_tier=rate_tier,
+            sandbox=sandbox,
+            processing_seconds=processing_seconds,
+        )
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--answer-shape") from None
     with instance, instance.serve(host, port) as server:

@@ -3,6 +3,7 @@ after a create or a recalculation, update without a name, sandbox mode, and faul
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 
 import httpx
@@ -22,6 +23,8 @@ from pulumi_tiktok_audiences.emulator.sandbox import SANDBOX_ENV
 from pulumi_tiktok_audiences.emulator.service import DEFAULT_PROCESSING_SECONDS, PROCESSING_ENV
 from tests.emulator.conftest import START
 from tests.emulator.helpers import Api, create_body, lookalike_body
+from tests.emulator.test_cli import serving, stop
+from tests.emulator.test_requests import GET_PATHS, POST_PATHS
 
 A1 = DEFAULT_ADVERTISER_ID
 BUSY = "is currently being updated or under processing"
@@ -103,17 +106,8 @@ def test_update_without_a_name_is_refused_even_for_a_sub_type_change(api: Api) -
 
 
 def _every_endpoint(client: httpx.Client) -> list[dict[str, object]]:
-    posts = [
-        c.PATH_RULE_CREATE,
-        c.PATH_UPDATE,
-        c.PATH_DELETE,
-        c.PATH_SHARE,
-        c.PATH_SHARE_CANCEL,
-        c.PATH_LOOKALIKE_CREATE,
-        c.PATH_LOOKALIKE_UPDATE,
-    ]
-    gets = [c.PATH_GET, c.PATH_LIST, c.PATH_SHARE_LOG, c.PATH_APP_LIST, c.PATH_AUTHORIZED_ADVERTISERS]
-    answers = [client.post(path, json={"advertiser_id": A1}).json() for path in posts]
+    answers = [client.post(path, json={"advertiser_id": A1}).json() for path in POST_PATHS]
+    gets = [*GET_PATHS, c.PATH_APP_LIST, c.PATH_AUTHORIZED_ADVERTISERS]
     answers += [client.get(path, params={"advertiser_id": A1}).json() for path in gets]
     return answers
 
@@ -161,3 +155,17 @@ def test_a_processed_fault_carries_out_the_request_then_answers_the_code(
     assert [a["name"] for a in emulator.audiences(A1)] == ["made anyway"]
     with pytest.raises(ValueError, match="processed goes with code"):
         emulator.inject_fault(c.PATH_RULE_CREATE, drop=True, processed=True)
+
+
+def test_serve_takes_the_sandbox_mode_and_the_processing_window_from_its_flags() -> None:
+    headers = {c.ACCESS_TOKEN_HEADER: DEFAULT_TOKEN}
+    with serving("--sandbox") as (url, process):
+        listed = httpx.get(url + c.API_PREFIX + c.PATH_LIST, params={"advertiser_id": A1}, headers=headers)
+        stop(process, signal.SIGTERM)
+    assert listed.json()["code"] == c.CODE_SANDBOX_ENDPOINT_UNSUPPORTED
+    with serving("--processing-seconds", "600") as (url, process):
+        made = httpx.post(url + c.API_PREFIX + c.PATH_RULE_CREATE, json=create_body(), headers=headers).json()
+        body = {"advertiser_id": A1, "custom_audience_ids": [made["data"]["custom_audience_id"]]}
+        deleted = httpx.post(url + c.API_PREFIX + c.PATH_DELETE, json=body, headers=headers).json()
+        stop(process, signal.SIGTERM)
+    assert BUSY in deleted["message"]

@@ -177,6 +177,17 @@ def test_the_recording_of_a_run_replays_and_holds_no_token(target: LiveTarget) -
     assert {"rule_create.json", "get.json", "list.json", "update.json", "delete.json"} <= endpoints
 
 
+def live_environment(url: str) -> dict[str, str]:
+    """What a user sets to run the live suite against the emulator at ``url`` (unpaced)."""
+    return {
+        "TIKTOK_ENDPOINT": url,
+        "TIKTOK_ACCESS_TOKEN": DEFAULT_TOKEN,
+        "TIKTOK_ADVERTISER_ID": DEFAULT_ADVERTISER_ID,
+        "TIKTOK_APP_ID": DEFAULT_APP_ID,
+        PACE_ENV: "0",
+    }
+
+
 def run_pytest(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {**{k: v for k, v in os.environ.items() if k not in REQUIRED_ENV}, **(env or {})}
     return subprocess.run(
@@ -203,14 +214,7 @@ def test_the_live_suite_stops_at_once_against_an_emulator_in_sandbox_mode_saying
     """TikTok's sandbox serves no audience endpoint (reference §7.1): its answer to the start sweep's
     first request (40014) stops the run, with the reason, before any test."""
     with Emulator(sandbox=True) as sandbox, sandbox.serve() as server:
-        env = {
-            "TIKTOK_ENDPOINT": server.url,
-            "TIKTOK_ACCESS_TOKEN": DEFAULT_TOKEN,
-            "TIKTOK_ADVERTISER_ID": DEFAULT_ADVERTISER_ID,
-            "TIKTOK_APP_ID": DEFAULT_APP_ID,
-            PACE_ENV: "0",
-        }
-        run = run_pytest("-m", "live", env=env)
+        run = run_pytest("-m", "live", env=live_environment(server.url))
         requests = sandbox.request_counts()
     output = run.stdout + run.stderr
     assert run.returncode == pytest.ExitCode.USAGE_ERROR, output
@@ -263,13 +267,7 @@ def test_the_live_suite_runs_against_an_emulator_url_and_records_with_the_option
     """The user's way in: environment variables, ``pytest -m live --record DIR``, an emulator URL."""
     folder = tmp_path / "recording"
     with emulator.serve() as server:
-        env = {
-            "TIKTOK_ENDPOINT": server.url,
-            "TIKTOK_ACCESS_TOKEN": DEFAULT_TOKEN,
-            "TIKTOK_ADVERTISER_ID": DEFAULT_ADVERTISER_ID,
-            "TIKTOK_APP_ID": DEFAULT_APP_ID,
-            PACE_ENV: "0",
-        }
+        env = live_environment(server.url)
         run = run_pytest("-m", "live", "-k", "lifecycle or lookbacks", "--record", str(folder), env=env)
     assert "2 passed" in run.stdout, run.stdout + run.stderr
     assert "Lookback windows (retention_days)" in run.stdout  # the table, printed under capture
