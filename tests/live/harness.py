@@ -43,7 +43,6 @@ from pulumi_tiktok_audiences.client import (
     ProcessingWait,
     RetriesExhaustedError,
     SandboxUnsupportedError,
-    ServerError,
     TikTokApiError,
     TikTokClient,
     TikTokError,
@@ -51,6 +50,7 @@ from pulumi_tiktok_audiences.client import (
 )
 from pulumi_tiktok_audiences.client.models import parse_time
 from pulumi_tiktok_audiences.client.recording import Recorder
+from pulumi_tiktok_audiences.client.retry import is_transient
 from pulumi_tiktok_audiences.provider import AppActivity
 from pulumi_tiktok_audiences.settings import (
     ADVERTISER_ENV,
@@ -251,7 +251,7 @@ class LiveTarget:
 Result = str
 ACCEPTED: Final[Result] = "accepted"
 REFUSED: Final[Result] = "refused"
-INCONCLUSIVE: Final[Result] = "inconclusive"  # a server code, 40700, 61000 or an unknown outcome
+INCONCLUSIVE: Final[Result] = "inconclusive"  # a server code, 40700, 61000, a rate limit, no answer
 NOT_SENT: Final[Result] = "not sent"  # the budget was spent
 
 
@@ -280,9 +280,9 @@ class Outcome:
         cause = error.cause if isinstance(error, OutcomeUnknownError) else error
         if isinstance(cause, RetriesExhaustedError):
             cause = cause.last_error
-        conclusive = isinstance(cause, TikTokApiError) and not (
-            cause.may_have_acted or isinstance(cause, ServerError)
-        )
+        # A refusal says something about the value; a server failure, a rate limit outlasting the
+        # retries or a code that may follow an action says nothing about it.
+        conclusive = isinstance(cause, TikTokApiError) and not (cause.may_have_acted or is_transient(cause))
         return cls(label, REFUSED if conclusive else INCONCLUSIVE, code=cause.code, message=text)
 
 

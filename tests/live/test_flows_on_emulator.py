@@ -16,6 +16,8 @@ from types import SimpleNamespace
 import pytest
 
 from pulumi_tiktok_audiences import constants
+from pulumi_tiktok_audiences.client import RetriesExhaustedError
+from pulumi_tiktok_audiences.client.errors import api_error
 from pulumi_tiktok_audiences.client.recording import Recorder
 from pulumi_tiktok_audiences.emulator import (
     DEFAULT_ADVERTISER_ID,
@@ -36,6 +38,7 @@ from tests.live.harness import (
     REQUIRED_ENV,
     SANDBOX_REFUSAL,
     LiveTarget,
+    Outcome,
     refuse_sandbox,
 )
 from tests.live.replay import READERS, replay
@@ -277,3 +280,21 @@ def test_the_live_suite_runs_against_an_emulator_url_and_records_with_the_option
     assert result.problems == []
     assert result.rules_read >= 1 + 2  # the lifecycle audience, and the lookbacks of 1 and 180 days
     assert_no_credentials(folder, [DEFAULT_TOKEN])
+
+
+@pytest.mark.parametrize(
+    ("code", "result"),
+    [
+        (constants.CODE_PARAM_ERROR, "refused"),
+        (constants.CODE_SANDBOX_ENDPOINT_UNSUPPORTED, "refused"),
+        (constants.CODE_REQUEST_TOO_FREQUENT, INCONCLUSIVE),  # says nothing about the value probed
+        (constants.CODE_DMP_ERROR, INCONCLUSIVE),
+        (constants.CODE_RPC_VALIDATION_ERROR, INCONCLUSIVE),
+    ],
+)
+def test_a_probe_is_refused_only_by_an_answer_about_its_value(code: int, result: str) -> None:
+    error = api_error(endpoint="rule/create", code=code, tiktok_message="no", request_id="1")
+    exhausted = RetriesExhaustedError(error, attempts=5, elapsed_seconds=9.0)
+    assert Outcome.of("probe", error).result == result
+    assert Outcome.of("probe", exhausted).result == result
+    assert Outcome.of("probe", exhausted).code == code
