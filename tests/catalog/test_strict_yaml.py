@@ -78,6 +78,15 @@ def test_ids_written_as_yaml_1_1_numbers_are_refused() -> None:
     ]
 
 
+@pytest.mark.parametrize(("word", "write"), [("y", "true"), ("n", "false")])
+def test_y_and_n_where_true_or_false_goes_say_which_to_write(word: str, write: str) -> None:
+    text = HEAD + f"  a:\n    include: [{{event: LOGIN, lookback_days: 3}}]\n    auto_refresh: {word}\n"
+    assert messages(text) == [
+        f"audiences.yaml:6: audiences.a.auto_refresh: `{word}` is read by YAML 1.1 as {write} but as text "
+        f"by other YAML readers; write {write}"
+    ]
+
+
 @pytest.mark.parametrize(
     ("value", "read_as"),
     [("123", "the number 123"), ("2026-01-01", "a date"), ("1.5", "the number 1.5")],
