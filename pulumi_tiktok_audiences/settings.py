@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pulumi_tiktok_audiences import constants
+from pulumi_tiktok_audiences import constants, ratestore
 from pulumi_tiktok_audiences.errors import ConfigurationError
-from pulumi_tiktok_audiences.throttle import Pacing
+from pulumi_tiktok_audiences.throttle import Pacing, budget_key_for_token
 
 if TYPE_CHECKING:
     import httpx
@@ -35,6 +35,8 @@ TIER_KEY = "tiktok:rateLimitTier"
 RATE_KEY = "tiktok:requestsPerSecond"
 RATE_PER_MINUTE_KEY = "tiktok:requestsPerMinute"
 WAIT_KEY = "tiktok:rateLimitWaitSeconds"
+STORE_KEY = "tiktok:rateLimitStore"
+DEVELOPER_APP_KEY = "tiktok:developerApp"
 TIMEOUT_KEY = "tiktok:timeoutSeconds"
 TRACKED_EVENTS_KEY = "tiktok:trackedEvents"  # stack config only: it describes the stack's apps
 PROCESSING_WAIT_KEY = "tiktok:processingWaitSeconds"
@@ -45,17 +47,11 @@ TIER_ENV = "TIKTOK_RATE_LIMIT_TIER"
 RATE_ENV = "TIKTOK_REQUESTS_PER_SECOND"
 RATE_PER_MINUTE_ENV = "TIKTOK_REQUESTS_PER_MINUTE"
 WAIT_ENV = "TIKTOK_RATE_LIMIT_WAIT_SECONDS"
+STORE_ENV = "TIKTOK_RATE_LIMIT_STORE"
+DEVELOPER_APP_ENV = "TIKTOK_DEVELOPER_APP"
 TIMEOUT_ENV = "TIKTOK_TIMEOUT_SECONDS"
 PROCESSING_WAIT_ENV = "TIKTOK_PROCESSING_WAIT_SECONDS"
 
-HEADROOM = 0.5
-"""Share of the app's tier a deployment paces at when no rate is configured. TikTok counts every
-token and tool of a developer app together and suspends the whole app past a limit (reference §6.3),
-so the rest is left to others: 30% for another tool of the app running at the same time (the
-benchmark's scenario), and 20% for what neither side controls: requests that leave evenly spaced
-arrive bunched after network and scheduling delays, and the two tools' spacings do not line up.
-Measured (bench, Basic tier, another tool at 30%, a loaded 2-CPU machine): pacing at 60% tripped
-per-second suspensions in each of three runs. On the Basic tier: 5 a second, 300 a minute."""
 DEFAULT_WAIT_SECONDS = 360.0
 """How long one call waits out a suspension by default: TikTok's 5-minute suspension after the
 per-minute limit, plus a minute for the probe interval (up to 30 s) and clocks that disagree."""
@@ -78,6 +74,12 @@ class ProviderSettings:
     """As configured; :attr:`pacing` is what applies."""
     requests_per_minute: float | None = None
     rate_limit_wait_seconds: float = DEFAULT_WAIT_SECONDS
+    rate_limit_store: str = ratestore.LOCAL
+    """Where the developer app's rate budget is shared: ``local`` (a SQLite file in the user's cache
+    folder, shared by the processes of this machine), ``memory`` (this process) or a Redis URL."""
+    developer_app: str | None = None
+    """The budget's name: every token of one developer app must use the same one to share TikTok's
+    limits; None: derived from the token (:func:`throttle.budget_key_for_token`)."""
     timeout_seconds: float | None = None
     """How long one request may take (connect, send, wait for the answer); None: the client's
     default (30 s to answer, 10 s to connect). A create that times out after it was sent counts as a
@@ -118,6 +120,16 @@ class ProviderSettings:
                 f"{', '.join(constants.RATE_TIERS)} (your developer app's tier, shown in TikTok's "
                 "developer portal; every app starts at basic)"
             )
+        store = pick(STORE_KEY, STORE_ENV) or ratestore.LOCAL
+        problem = ratestore.describe_store(store)
+        if problem is not None:
+            raise ConfigurationError(f"{STORE_KEY}: {problem}")
+        developer_app = pick(DEVELOPER_APP_KEY, DEVELOPER_APP_ENV)
+        if developer_app is not None and (len(developer_app) > 200 or not developer_app.isprintable()):
+            raise ConfigurationError(
+                f"{DEVELOPER_APP_KEY}: expected a name of at most 200 printable characters (your developer "
+                "app's id or name, the same for every token of the app)"
+            )
         wait = _positive(
             WAIT_KEY, pick(WAIT_KEY, WAIT_ENV), "seconds", f"default {DEFAULT_WAIT_SECONDS:g}", zero_ok=True
         )
@@ -127,16 +139,18 @@ class ProviderSettings:
             advertiser_id=pick(ADVERTISER_KEY, ADVERTISER_ENV),
             rate_limit_tier=None if tier is None else tier.lower(),
             requests_per_second=_positive(
-                RATE_KEY, pick(RATE_KEY, RATE_ENV), "requests per second", "default: half the tier"
+                RATE_KEY, pick(RATE_KEY, RATE_ENV), "requests per second", "default: the tier's"
             ),
             requests_per_minute=_positive(
                 RATE_PER_MINUTE_KEY,
                 pick(RATE_PER_MINUTE_KEY, RATE_PER_MINUTE_ENV),
                 "requests per minute",
-                "default: half the tier",
+                "default: the tier's",
                 at_least=1,
             ),
             rate_limit_wait_seconds=DEFAULT_WAIT_SECONDS if wait is None else wait,
+            rate_limit_store=store,
+            developer_app=developer_app,
             timeout_seconds=_positive(
                 TIMEOUT_KEY, pick(TIMEOUT_KEY, TIMEOUT_ENV), "seconds", "default 30 s to answer"
             ),
@@ -178,11 +192,12 @@ class ProviderSettings:
 
     @property
     def pacing(self) -> Pacing | None:
-        """What the requests are paced at: half the tier in effect (:data:`HEADROOM`); a configured
-        rate per second or per minute replaces that share (the other number takes the same share of
-        the tier). None (not paced) for an emulator with nothing configured."""
+        """The ceiling the requests are paced under (the pace itself adapts below it, throttle.py): the
+        tier's per-second limit (its per-minute one over 60, if lower), or a configured rate per second
+        or per minute. None (not paced) for an emulator with nothing configured."""
         tier = constants.RATE_TIERS[self.tier] if self.tier is not None else None
         per_second, per_minute = self.requests_per_second, self.requests_per_minute
+        ceilings = [rate for rate in (per_second, None if per_minute is None else per_minute / 60) if rate]
         if tier is not None:
             for key, value, limit, unit in (
                 (RATE_KEY, per_second, tier.per_second, "second"),
@@ -194,21 +209,18 @@ class ProviderSettings:
                         f"{unit}, so TikTok would suspend the app; set it lower, or set {TIER_KEY} to "
                         f"your developer app's tier ({', '.join(constants.RATE_TIERS)})"
                     )
-            # One number set: the other takes the same share of the tier.
-            share = HEADROOM
-            if per_second is not None:
-                share = per_second / tier.per_second
-            elif per_minute is not None:
-                share = per_minute / tier.per_minute
-            per_second = per_second or tier.per_second * share
-            per_minute = per_minute or tier.per_minute * share
-        elif per_second is None and per_minute is None:
+            ceilings.append(min(tier.per_second, tier.per_minute / 60))
+        if not ceilings:
             return None
         return Pacing(
-            per_second=per_second or (per_minute or 0) / 60,
-            per_minute=per_minute,
+            per_second=min(ceilings),
+            per_day=tier.per_day if tier is not None else None,
             per_endpoint=tier.per_endpoint if tier is not None else False,
         )
+
+    def budget_name(self, token: str) -> str:
+        """The name of the developer app's rate budget: the configured one, else derived from ``token``."""
+        return self.developer_app or budget_key_for_token(token)
 
     def make_client(
         self,
@@ -216,12 +228,14 @@ class ProviderSettings:
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
+        store: ratestore.RateStore | None = None,
     ) -> TikTokClient:
         """Build the API client for the configured endpoint, or explain which key to set.
 
-        Tests may serve its requests with another ``transport`` and run its pacing and retries on
-        another ``clock`` and ``sleep`` (the emulator's); the pacer is then its own, not the
-        process's.
+        Tests may serve its requests with another ``transport``, run its pacing and retries on another
+        ``clock`` (the epoch's, such as the emulator's) and ``sleep``, and keep its rate budget in
+        another ``store``; with any of these the budget is the client's own (in memory unless
+        ``store`` is given), not the process's.
         """
         from pulumi_tiktok_audiences.client import (
             DEFAULT_TIMEOUT,
@@ -229,7 +243,7 @@ class ProviderSettings:
             TikTokClient,
             resolve_base_url,
         )
-        from pulumi_tiktok_audiences.throttle import STDERR_ANNOUNCER, Pacer, shared_pacer
+        from pulumi_tiktok_audiences.throttle import STDERR_ANNOUNCER, Budget, shared_budget
 
         timing: dict[str, Any] = {"clock": clock, "sleep": sleep}
         timing = {name: value for name, value in timing.items() if value is not None}
@@ -262,7 +276,12 @@ class ProviderSettings:
             base_url = resolve_base_url(self.endpoint)
         limiter = None
         if pacing is not None:
-            limiter = Pacer(pacing, **timing) if timing else shared_pacer(base_url, pacing)
+            name = self.budget_name(token)
+            if timing or store is not None:
+                own = store or ratestore.MemoryStore()
+                limiter = Budget(own, name, pacing, scope=base_url, **timing)
+            else:
+                limiter = shared_budget(self._open_store(), name, base_url, pacing)
         network = {} if transport is None else {"transport": transport}
         return TikTokClient(
             token,
@@ -273,6 +292,17 @@ class ProviderSettings:
             processing=processing,
             **network,
         )
+
+    def _open_store(self) -> ratestore.RateStore:
+        try:
+            return ratestore.open_store(self.rate_limit_store)
+        except Exception as exc:  # sqlite3, OS and redis errors alike: say which store and why
+            where = ratestore.redact_url(self.rate_limit_store)
+            raise ConfigurationError(
+                f"{STORE_KEY}: cannot open the rate-limit store {where} ({type(exc).__name__}: "
+                f"{ratestore.redact_url(str(exc))}); fix it, or set {STORE_KEY} to {ratestore.LOCAL} "
+                f"(this machine) or {ratestore.MEMORY} (this process)"
+            ) from None
 
 
 def provider_retry_policy() -> RetryPolicy:

@@ -1,118 +1,293 @@
-"""Client-side pacing: stay under TikTok's rate limits instead of learning them from 40100 answers.
+"""Client-side pacing: one adaptive rate budget per developer app, shared by every process using it.
 
-TikTok limits requests per developer app, per second and per minute (and per day), counting every
-token and tool of the app; over a limit it suspends the whole app, for the rest of the second or for
-5 minutes (reference §6.3). So requests leave evenly spaced at the per-second pace, and never more
-than the per-minute number in any rolling minute: whether TikTok counts calendar windows or rolling
-ones, it never sees more than either number from us. One :class:`Pacer` per endpoint and pacing is
-shared by every client and thread of the process (:func:`shared_pacer`): the provider host runs four
-operations at once, and they all draw from one budget.
+TikTok limits requests per developer app, per second, per minute and per day, counting every token
+and tool of the app; over a limit it suspends the whole app, for the rest of the second, for 5
+minutes or until 00:00 UTC (reference §6.3), and its answer (40100, "requests from App [id] are
+temporarily restricted", §7.2) does not say which. So:
 
-Written here rather than taken from ``pyrate-limiter`` or ``limits``: those give sliding windows but
-let a window's whole allowance through at once (a burst that a server counting differently refuses),
-and sleep on the real clock, while tests must run the pacer on the emulator's clock. What is needed
-is one lock, a deque and a sleep outside the lock.
+- **One budget per app.** Requests of all the processes using an app (the hosts of several stacks, a
+  CI matrix, the CLI) take evenly spaced send slots from one log in a shared store
+  (:mod:`.ratestore`: a SQLite file on one machine, Redis across machines).
+- **Adaptive pace, never above the per-second limit.** Each tier's per-minute limit is 60 times its
+  per-second one, so a sender that never exceeds the per-second pace cannot exceed the minute; the
+  pacer never goes above it (or above a configured rate). Below it, the pace adapts the way the AWS
+  SDKs' adaptive retry mode does (a token bucket whose rate follows CUBIC, RFC 9438: cut
+  multiplicatively on a throttling answer, then grown back along a cubic curve that is flat near the
+  rate where TikTok last refused): it starts at half the ceiling and grows additively until TikTok
+  first refuses, so a deployment uses what other tools of the app leave and no more. The state lives in
+  the store, so every process paces by the same number.
+- **Suspensions inferred, not read.** The pacer counts the app's requests per UTC day in the store. A
+  refusal is taken as per-second at first (everything waits a second after it: TikTok counts refused
+  requests too, so the rolling second must drain); one that outlasts a few seconds as the 5-minute
+  suspension after the per-minute limit (waited out, probing every 30 s, announced on stderr); and a
+  refusal when the day's count has reached the tier's daily quota, or one that outlasts 5 minutes, as
+  the daily quota (the call fails at once with the time it resets: 00:00 UTC).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
-MINUTE = 60.0
+from pulumi_tiktok_audiences import constants
+from pulumi_tiktok_audiences.client.errors import RateLimitedError, Restriction
+from pulumi_tiktok_audiences.client.retry import format_duration
+from pulumi_tiktok_audiences.ratestore import LaneState, RateStore
+
+START_SHARE = 0.5
+"""The pace a fresh budget starts at, as a share of its ceiling (what was once the fixed pace)."""
+SLOW_START_GROWTH = 0.5
+"""Until TikTok first refuses, the pace grows by this share of the ceiling each second."""
+BETA = 0.85
+"""After a per-second refusal the pace is this share of the pace at the refusal (CUBIC's beta;
+AWS uses 0.7, but its clients may be throttled often: here each refusal stops the app for a second)."""
+RECOVERY_SECONDS = 40.0
+"""How long the pace takes, at the ceiling, to climb back to where TikTok refused (CUBIC's K); a
+refusal every ~40 s costs about 2.5% of the time."""
+FLOOR_SHARE = 0.05
+"""The pace never drops below this share of the ceiling."""
+DRAIN_SECONDS = 1.0
+"""After a per-second refusal nothing leaves for this long: TikTok counts the refused requests in its
+rolling second too, so sending again when the calendar second ends would be refused again."""
+SECOND_RUN_SECONDS = 2.5
+"""Refusals within this long of the first of a run are taken as per-second suspensions."""
+PROBE_SECONDS = 30.0
+"""During a longer suspension, one request tries every this often (TikTok counts them too)."""
+DAY_AFTER_SECONDS = constants.QPM_SUSPENSION_SECONDS + 5.0
+"""A run of refusals this long is no 5-minute suspension: the daily quota is spent."""
+RUN_GAP_SECONDS = PROBE_SECONDS + 10.0
+"""Refusals further apart than this belong to separate runs."""
+IDLE_RESET_SECONDS = 120.0
+"""A lane not used for this long starts afresh from :data:`START_SHARE` (others' use may have changed)."""
+_BUDGET_KEY = b"pulumi-tiktok-audiences rate budget v1"
+
+
+def budget_key_for_token(token: str) -> str:
+    """The budget name used when none is configured: a keyed one-way hash of the token (BLAKE2b), so the
+    token itself is never stored and cannot be read back from the name."""
+    digest = hashlib.blake2b(token.encode(), key=_BUDGET_KEY, digest_size=10).hexdigest()
+    return f"token-{digest}"
 
 
 @dataclass(frozen=True)
 class Pacing:
-    """How fast one process may send: ``per_second`` evenly spaced, at most ``per_minute`` in any
-    rolling minute (None: no minute limit), for the whole app or, with ``per_endpoint``, for each
-    endpoint on its own (TikTok's sandbox)."""
+    """The ceiling of a budget: at most ``per_second`` requests a second (evenly spaced), the day's quota
+    ``per_day`` (None: unknown), for the whole app or, with ``per_endpoint``, each endpoint (sandbox)."""
 
     per_second: float
-    per_minute: float | None = None
+    per_day: int | None = None
     per_endpoint: bool = False
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.per_second) and self.per_second > 0):
             raise ValueError(f"per_second must be a positive number, got {self.per_second}")
-        if self.per_minute is not None and not (math.isfinite(self.per_minute) and self.per_minute >= 1):
-            raise ValueError(f"per_minute must be a number of at least 1, got {self.per_minute}")
 
 
-class _Lane:
-    """The send slots of one budget; callers reserve the next free slot under the lock."""
-
-    def __init__(self, pacing: Pacing) -> None:
-        self._interval = 1.0 / pacing.per_second
-        limit = None if pacing.per_minute is None else int(pacing.per_minute)
-        self._recent: deque[float] | None = None if limit is None else deque(maxlen=limit)
-        self._next = -math.inf
-
-    def reserve(self, now: float) -> float:
-        at = max(now, self._next)
-        recent = self._recent
-        if recent is not None and len(recent) == recent.maxlen:
-            at = max(at, recent[0] + MINUTE)  # the oldest of the last `limit` sends leaves the minute
-        self._next = at + self._interval
-        if recent is not None:
-            recent.append(at)
-        return at
+def pace_at(state: LaneState, now: float, ceiling: float) -> float:
+    """Requests per second the lane may send at ``now``: slow start, then CUBIC after a refusal."""
+    if state.w_max is None or state.cut_at is None:
+        since = now if state.since is None else state.since
+        return min(ceiling, ceiling * (START_SHARE + SLOW_START_GROWTH * max(0.0, now - since)))
+    # W(t) = w_max + C (t - K)^3 from the pace right after the cut, with C chosen so that K is
+    # RECOVERY_SECONDS at the ceiling for a full cut (1 - BETA).
+    c = ceiling * (1 - BETA) / RECOVERY_SECONDS**3
+    after_cut = BETA * state.w_max if state.w_cut is None else state.w_cut
+    k = (max(0.0, state.w_max - after_cut) / c) ** (1 / 3)
+    pace: float = state.w_max + c * (now - state.cut_at - k) ** 3
+    return min(ceiling, max(FLOOR_SHARE * ceiling, pace))
 
 
-class Pacer:
-    """Blocks each request until its slot: callers are served in arrival order and never wake up only
-    to find the slot taken. Usable as a client's ``limiter`` (called with the endpoint label)."""
+def utc_day(now: float) -> str:
+    return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
+
+
+def next_midnight(now: float) -> datetime:
+    day = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day + timedelta(days=1)
+
+
+class Budget:
+    """The rate budget of one developer app in a store; a client's ``limiter`` (called before every
+    attempt), told by the client how TikTok answered (:meth:`accepted`, :meth:`refused`).
+
+    ``clock`` must be the epoch's (``time.time``): the store is shared by processes and machines, and
+    the day's count is per UTC day.
+    """
 
     def __init__(
         self,
+        store: RateStore,
+        app: str,
         pacing: Pacing,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        scope: str = "",
+        clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self.store = store
+        self.app = app
         self.pacing = pacing
+        self._scope = scope
         self._clock = clock
         self._sleep = sleep
-        self._lock = threading.Lock()
-        self._lanes: dict[str, _Lane] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
+        self._sent = threading.local()  # this thread's last send: (lane, time, state then)
 
-    def acquire(self, endpoint: str = "") -> float:
-        """Wait for the next slot of ``endpoint``'s budget; returns the seconds waited."""
-        key = endpoint if self.pacing.per_endpoint else ""
-        with self._lock:
-            lane = self._lanes.get(key)
-            if lane is None:
-                lane = self._lanes[key] = _Lane(self.pacing)
-            now = self._clock()
-            wait = lane.reserve(now) - now
-        if wait > 0:
-            self._sleep(wait)
-        return max(wait, 0.0)
+    def lane(self, endpoint: str) -> str:
+        base = f"{self._scope}|{self.app}"
+        return f"{base}|{endpoint}" if self.pacing.per_endpoint else base
+
+    def _lock(self, lane: str) -> threading.Lock:
+        with self._locks_lock:
+            return self._locks.setdefault(lane, threading.Lock())
 
     def __call__(self, endpoint: str) -> None:
         self.acquire(endpoint)
 
-    def __repr__(self) -> str:
-        return f"Pacer({self.pacing})"
+    def acquire(self, endpoint: str) -> float:
+        """Wait for the lane's next send slot; returns its time (the clock's). While the app is suspended
+        (a refusal seen by any process), raises :class:`SuspendedError` instead: the caller's retry loop
+        waits that out as it does a refusal, apart from its budget for faults.
+
+        Threads of one process queue on a lock, so only one of them asks the store at a time."""
+        lane = self.lane(endpoint)
+        with self._lock(lane):
+            while True:
+                now = self._clock()
+                state = self.store.read(lane)
+                if state.blocked_until > now:
+                    raise SuspendedError(endpoint, state, now)
+                wait = self.store.take_slot(lane, now, 1.0 / pace_at(state, now, self.pacing.per_second))
+                if wait <= 0:
+                    break
+                self._sleep(wait)
+        self._sent.last = (lane, now, state)
+        self.store.update(lane, lambda s: _counted(s, now))
+        return now
+
+    def accepted(self, endpoint: str) -> None:
+        """TikTok answered the last request of this thread (any code but a rate limit): a run of
+        refusals that began before that request was sent is over."""
+        lane, sent, state = self._last(endpoint)
+        if state is not None and state.refused_since is not None and sent >= state.refused_since:
+            self.store.update(lane, lambda s: replace(s, refused_since=None) if s.refused_since else s)
+
+    def refused(self, endpoint: str, code: int) -> Restriction:
+        """TikTok refused the last request of this thread as too frequent: which window that is taken to
+        be, how long every process of the app waits, and what to tell the people waiting."""
+        lane = self.lane(endpoint)
+        now = self._clock()
+        verdict: list[Restriction] = []
+
+        def judge(state: LaneState) -> LaneState:
+            state, restriction = self._judge(state, now, endpoint, code)
+            verdict.append(restriction)
+            return state
+
+        self.store.update(lane, judge)
+        return verdict[-1]
+
+    def _last(self, endpoint: str) -> tuple[str, float, LaneState | None]:
+        lane = self.lane(endpoint)
+        last = getattr(self._sent, "last", None)
+        if last is None or last[0] != lane:
+            return lane, -math.inf, None
+        return last  # type: ignore[no-any-return]
+
+    def _judge(self, state: LaneState, now: float, endpoint: str, code: int) -> tuple[LaneState, Restriction]:
+        per_day = self.pacing.per_day
+        app = f"developer app {self.app!r}"
+        if per_day is not None and state.day == utc_day(now) and state.day_count > per_day:
+            note = (
+                f"TikTok refused {endpoint} (code {code}) after this app's processes sent "
+                f"{state.day_count:,} requests today, more than its tier's daily quota ({per_day:,})."
+            )
+            return state, Restriction("day", 0.0, note)
+        run_start = state.refused_since
+        if run_start is not None and now - (state.last_refused or run_start) > RUN_GAP_SECONDS:
+            run_start = None  # the last refusal was long ago: this one starts a new run
+        if run_start is not None and utc_day(run_start) != utc_day(now):
+            run_start = None  # a new day: whatever the app spent yesterday is back
+        since = now if run_start is None else run_start
+        run = now - since
+        if run < SECOND_RUN_SECONDS:
+            if run_start is None:  # the first refusal of a run: cut the pace, once
+                pace = pace_at(state, now, self.pacing.per_second)
+                w_max = pace
+                if state.w_max is not None and pace < state.w_max:
+                    w_max = pace * (1 + BETA) / 2  # CUBIC's fast convergence: others took more of it
+                state = replace(state, w_max=w_max, w_cut=BETA * pace, cut_at=now, since=state.since or now)
+            until = max(state.blocked_until, now + DRAIN_SECONDS)
+            state = replace(state, refused_since=since, last_refused=now, blocked_until=until, note="")
+            return state, Restriction("second", until - now, "")
+        if run < DAY_AFTER_SECONDS:
+            end = since + constants.QPM_SUSPENSION_SECONDS + 0.5
+            until = min(end, now + PROBE_SECONDS) if now < end else since + DAY_AFTER_SECONDS + 0.5
+            until = max(until, state.blocked_until)
+            resume = datetime.fromtimestamp(end, UTC)
+            note = (
+                f"TikTok has been refusing {app}'s requests as too frequent for {format_duration(run)} "
+                f"({endpoint}: code {code}): taken as its 5-minute suspension after the per-minute limit "
+                f"(another tool or token of the same developer app may be using it); it ends by "
+                f"{resume:%H:%M:%S} UTC at the latest."
+            )
+            state = replace(state, refused_since=since, last_refused=now, blocked_until=until, note=note)
+            return state, Restriction("minute", until - now, note)
+        note = (
+            f"TikTok has been refusing {app}'s requests as too frequent for {format_duration(run)}, longer "
+            "than its 5-minute suspension after the per-minute limit lasts."
+        )
+        return replace(state, refused_since=since, last_refused=now), Restriction("day", 0.0, note)
 
 
-_shared: dict[tuple[str, Pacing], Pacer] = {}
+class SuspendedError(RateLimitedError):
+    """Not sent: the developer app is suspended (TikTok refused one of its requests, in this process or
+    another, and the suspension is being waited out)."""
+
+    def __init__(self, endpoint: str, state: LaneState, now: float) -> None:
+        super().__init__(
+            endpoint=endpoint,
+            code=constants.CODE_REQUEST_TOO_FREQUENT,
+            tiktok_message="not sent: the developer app is suspended",
+            request_id=None,
+        )
+        window = "minute" if state.note else "second"
+        self.restriction = Restriction(window, state.blocked_until - now, state.note)
+        self.message = (
+            f"{endpoint} was not sent: TikTok refused a request of this developer app as too frequent "
+            f"and its requests wait until {datetime.fromtimestamp(state.blocked_until, UTC):%H:%M:%S} UTC. "
+            f"{state.note} {self.hint}".replace("  ", " ")
+        )
+
+
+def _counted(state: LaneState, now: float) -> LaneState:
+    """One more request sent at ``now``; a lane idle for long starts its pace afresh."""
+    if state.last_request is None or now - state.last_request > IDLE_RESET_SECONDS:
+        state = replace(state, since=now, w_max=None, w_cut=None, cut_at=None)
+    day = utc_day(now)
+    count = state.day_count + 1 if state.day == day else 1
+    return replace(state, day=day, day_count=count, last_request=now)
+
+
+_shared: dict[tuple[int, str, str, Pacing], Budget] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_pacer(base_url: str, pacing: Pacing) -> Pacer:
-    """The process's pacer for ``base_url`` at ``pacing``, created on first use."""
-    key = (base_url, pacing)
+def shared_budget(store: RateStore, app: str, scope: str, pacing: Pacing) -> Budget:
+    """The process's budget for ``app`` at ``scope`` (the API's base URL) in ``store``, made on first use."""
+    key = (id(store), app, scope, pacing)
     with _shared_lock:
-        pacer = _shared.get(key)
-        if pacer is None:
-            pacer = _shared[key] = Pacer(pacing)
-        return pacer
+        budget = _shared.get(key)
+        if budget is None:
+            budget = _shared[key] = Budget(store, app, pacing, scope=scope)
+        return budget
 
 
 class Announcer:

@@ -13,6 +13,8 @@
   clock never ends) and waiting it out after every create would add minutes. The tests of the
   window and of the client's waiting set it themselves (tests/emulator/test_processing.py,
   tests/client/test_processing.py, tests/live/test_flows_on_emulator.py).
+* ``XDG_CACHE_HOME`` points at a folder of the run, so the rate budget's default store (a SQLite file
+  in the user's cache folder, ratestore.py) is never the user's.
 * The live suite's ``--record DIR`` and ``--live-budget N``, and keeping the live tests out of a run
   that does not ask for them with ``-m``.
 """
@@ -20,6 +22,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
@@ -55,6 +58,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # The default rate-limit store is a file in the user's cache folder: the tests' provider hosts and
+    # clients keep theirs in a folder of the run (inherited by the processes they start).
+    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="pta-test-cache-")
     shape = config.getoption("--answer-shape")
     if shape:
         os.environ[ANSWER_SHAPE_ENV] = shape

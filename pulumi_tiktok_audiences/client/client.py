@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import MappingProxyType, TracebackType
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -39,11 +39,11 @@ from pulumi_tiktok_audiences.client.errors import (
     NotFoundError,
     OutcomeUnknownError,
     RateLimitedError,
+    Restriction,
     TikTokError,
     TransportError,
     api_error,
     endpoint_label,
-    is_daily_quota,
 )
 from pulumi_tiktok_audiences.client.models import (
     AudienceDetail,
@@ -77,6 +77,17 @@ DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0)
 # Called with the endpoint label ("rule/create", "get" ...) before every attempt, retries
 # included: the place to plug in a limiter shared between clients (it may block or raise).
 RequestLimiter = Callable[[str], None]
+
+
+@runtime_checkable
+class RateFeedback(Protocol):
+    """A limiter that learns from TikTok's answers (throttle.Budget): told, on the thread that sent the
+    request, whether TikTok accepted it or refused it as too frequent (then it judges the refusal)."""
+
+    def accepted(self, endpoint: str) -> None: ...
+
+    def refused(self, endpoint: str, code: int) -> Restriction: ...
+
 
 _SNIPPET_CHARS = 200
 _SECRET_MIN_CHARS = 8
@@ -492,6 +503,7 @@ class TikTokClient:
             envelope.code,
             envelope.request_id,
         )
+        refusal = None
         if envelope.code != constants.CODE_OK:
             refusal = api_error(
                 endpoint=label,
@@ -499,8 +511,15 @@ class TikTokClient:
                 tiktok_message=self._redact(envelope.message or ""),
                 request_id=envelope.request_id,
             )
-            if isinstance(refusal, RateLimitedError) and is_daily_quota(refusal.tiktok_message):
-                raise DailyQuotaExhaustedError(refusal, server_now=self.server_now())
+        feedback = self._limiter if isinstance(self._limiter, RateFeedback) else None
+        if isinstance(refusal, RateLimitedError) and feedback is not None:
+            refusal.restriction = feedback.refused(label, refusal.code or envelope.code)
+            if refusal.restriction.window == "day":
+                why = refusal.restriction.note
+                raise DailyQuotaExhaustedError(refusal, server_now=self.server_now(), why=why)
+        elif feedback is not None:
+            feedback.accepted(label)
+        if refusal is not None:
             raise refusal
         return envelope
 

@@ -20,7 +20,7 @@ and our own text only, never from the request headers.
     │   ├── BackendValidationError    40700
     │   ├── RateLimitedError          constants.RATE_LIMIT_CODES
     │   │   ├── BlocklistedError      61000
-    │   │   └── DailyQuotaExhaustedError  one whose message names the daily quota
+    │   │   └── DailyQuotaExhaustedError  one the pacer took for the spent daily quota
     │   └── ServerError               constants.SERVER_RETRY_CODES (every 5xxxx code)
     ├── TransportError                connection failures, HTTP errors, answers that are no envelope
     ├── OutcomeUnknownError           a create was sent but its answer was lost
@@ -36,6 +36,7 @@ Each API error class says whether TikTok may have acted although it answered wit
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pulumi_tiktok_audiences import constants
@@ -182,10 +183,24 @@ class BackendValidationError(TikTokApiError):
     may_have_acted = True
 
 
+@dataclass(frozen=True)
+class Restriction:
+    """Which of TikTok's windows a rate-limit refusal is taken to be, inferred by the pacer from the
+    app's own counts and from how long the refusals last (TikTok's text names no window, reference
+    §7.2): ``second`` or ``minute`` (wait ``wait_seconds``, then try again) or ``day``; ``note`` says so
+    for the people waiting."""
+
+    window: str
+    wait_seconds: float
+    note: str = ""
+
+
 class RateLimitedError(TikTokApiError):
     """TikTok throttled the request without acting on it."""
 
     codes = constants.RATE_LIMIT_CODES
+    restriction: Restriction | None = None
+    """Set by the client's pacer, when it has one."""
     hint = (
         "TikTok suspends a developer app that goes over its requests per second or per minute (for up "
         "to 5 minutes) or per day (until 00:00 UTC), counting the requests of every tool using the app; "
@@ -202,20 +217,10 @@ class BlocklistedError(RateLimitedError):
     may_have_acted = True
 
 
-_DAILY = re.compile(r"\bqpd\b|per day|daily|00:00", re.IGNORECASE)
-
-
-def is_daily_quota(message: str) -> bool:
-    """Whether a rate-limit message is about the daily quota (reference §6.3: "qpd: suspend until
-    00:00:00 UTC+0"). TikTok's wording is not published: this matches the emulator's and any text
-    naming the day; a daily suspension it misses is waited out up to the bound, then reported."""
-    return bool(_DAILY.search(message))
-
-
 class DailyQuotaExhaustedError(RateLimitedError):
     """The app's daily quota is spent: TikTok refuses its requests until 00:00 UTC."""
 
-    def __init__(self, error: RateLimitedError, *, server_now: datetime) -> None:
+    def __init__(self, error: RateLimitedError, *, server_now: datetime, why: str = "") -> None:
         super().__init__(
             endpoint=error.endpoint,
             code=error.code or constants.CODE_REQUEST_TOO_FREQUENT,
@@ -227,7 +232,8 @@ class DailyQuotaExhaustedError(RateLimitedError):
         left = int((self.resets_at - server_now).total_seconds()) // 60
         self.message = (
             f"TikTok rejected {error.endpoint}: [{self.code}] {error.tiktok_message} (request_id "
-            f"{error.request_id or 'unknown'}). The developer app's daily request quota is spent: TikTok "
+            f"{error.request_id or 'unknown'}). {why + ' ' if why else ''}The developer app's daily request "
+            "quota is spent: TikTok "
             f"accepts its requests again at {self.resets_at:%Y-%m-%d %H:%M} UTC (in {left // 60} h "
             f"{left % 60} min). TikTok did not act on this request; run again after that time, or ask "
             "TikTok for a higher rate-limit tier"

@@ -13,8 +13,10 @@ The classification follows what a repeat would do on TikTok's side:
 
 A rate limit is different from other failures: TikTok suspends the whole developer app for the rest
 of the second, 5 minutes or until 00:00 UTC (reference §6.3). With ``rate_limit_wait_seconds`` set,
-a suspension is waited out (probing at 1, 2, 4 ... 30 s, announced through ``notify``) instead of
-spending the attempts meant for faults; a daily one is not retried at all.
+a suspension is waited out instead of spending the attempts meant for faults, and the time spent
+waiting never counts against the faults' budget: for as long as the pacer judged the refusal to need
+(``RateLimitedError.restriction``, throttle.py), else probing at 1, 2, 4 ... 30 s; long waits are
+announced through ``notify``. A daily one is not retried at all.
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ def _log_retry(retry_state: tenacity.RetryCallState) -> None:
     )
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
     """``330`` -> ``5 min 30 s``: how long, for people."""
     minutes, rest = divmod(round(seconds), 60)
     if not minutes:
@@ -180,6 +182,7 @@ class _Loop:
         limited = self._waits_out(state)
         if limited is None:
             self._faults += 1
+            # Without the suspensions waited out: a fault after a long one still has its whole budget.
             fault_time = now - self.start - sum(self._suspended_waits)
             ceiling = min(policy.max_backoff, policy.initial_backoff * 2.0 ** (self._faults - 1))
             pause = random.uniform(0.0, ceiling)  # noqa: S311 - jitter, not a secret
@@ -189,7 +192,11 @@ class _Loop:
             return pause
         if self._suspended_since is None:
             self._suspended_since = now
-        pause = min(SUSPENSION_PROBE_MAX, 2.0 ** len(self._suspended_waits))
+        restriction = limited.restriction
+        if restriction is not None:
+            pause = max(restriction.wait_seconds, 0.0)
+        else:
+            pause = min(SUSPENSION_PROBE_MAX, 2.0 ** len(self._suspended_waits))
         # The clock, or the waits themselves if a test's sleep does not move it.
         waited = max(now - self._suspended_since, sum(self._suspended_waits))
         budget = policy.rate_limit_wait_seconds or 0.0
@@ -197,11 +204,18 @@ class _Loop:
         if not self._stop:
             self._suspended_waits.append(pause)
             if pause >= ANNOUNCE_FROM and policy.notify is not None:
+                about = (
+                    restriction.note
+                    if restriction is not None and restriction.note
+                    else (
+                        f"TikTok is refusing this app's requests as too frequent ({limited.endpoint}: "
+                        f"code {limited.code}); another deployment or tool may be using the same developer "
+                        "app."
+                    )
+                )
                 policy.notify(
-                    f"TikTok is refusing this app's requests as too frequent ({limited.endpoint}: "
-                    f"code {limited.code}); another deployment or tool may be using the same developer "
-                    f"app. Trying again in {_duration(pause)} (waited {_duration(waited)}; giving up "
-                    f"after {_duration(budget)})."
+                    f"{about} Trying again in {format_duration(pause)} (waited {format_duration(waited)}; "
+                    f"giving up after {format_duration(budget)})."
                 )
         return pause
 

@@ -31,6 +31,7 @@ from pulumi_tiktok_audiences.emulator import sandbox, validation
 from pulumi_tiktok_audiences.emulator.clock import format_time, parse_time
 from pulumi_tiktok_audiences.emulator.errors import ApiError, DroppedResponseError, param_error
 from pulumi_tiktok_audiences.emulator.faults import FaultAction
+from pulumi_tiktok_audiences.emulator.ratelimit import restricted_message
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -70,6 +71,7 @@ _RATE_TIER_BODY = validation.Obj(
         "per_endpoint": validation.Bool(),
     }
 )
+_ADVERTISER_QPS_BODY = validation.Obj({"per_second": validation.Int(1)})
 _SECONDS_BODY = validation.Obj({"seconds": validation.Num()}, frozenset({"seconds"}))
 
 
@@ -89,6 +91,7 @@ class EmulatorApp:
             ("POST", "/rate_limit/clear"): _run(emulator.clear_rate_limits),
             ("GET", "/rate_tier"): lambda _: self._rate_tier_state(),
             ("POST", "/rate_tier"): self._set_rate_tier,
+            ("POST", "/advertiser_qps"): self._set_advertiser_qps,
             ("GET", "/clock"): lambda _: self._clock_state(),
             ("POST", "/clock/set"): self._clock_set,
             ("POST", "/clock/advance"): self._clock_advance,
@@ -164,14 +167,16 @@ class EmulatorApp:
         if refusal is not None:
             raise ApiError(constants.CODE_REQUEST_TOO_FREQUENT, refusal)
         if not self._emulator.rate_limiter.allow(principal.fingerprint):
-            raise ApiError(
-                constants.CODE_REQUEST_TOO_FREQUENT,
-                "Too many requests: requests with this access token are temporarily restricted.",
-            )
+            raise ApiError(constants.CODE_REQUEST_TOO_FREQUENT, restricted_message(principal.developer_app))
         if endpoint.method == "GET":
             params = validation.parse_query(request.args.to_dict(flat=False), endpoint.schema)
         else:
             params = endpoint.schema.check(_json_body(request), "")
+        advertiser = params.get("advertiser_id")
+        if isinstance(advertiser, str):
+            qps = self._emulator.advertiser_qps.refusal(advertiser, endpoint.path)
+            if qps is not None:
+                raise ApiError(constants.CODE_ADVERTISER_QPS_LIMIT, qps)
         if endpoint.extra_check is not None:
             endpoint.extra_check(params)
         return endpoint.handler(principal, params)
@@ -196,6 +201,12 @@ class EmulatorApp:
     def _set_rate_limit(self, request: Request) -> dict[str, Any]:
         body = _RATE_LIMIT_BODY.check(_json_body(request), "")
         self._emulator.set_rate_limit(body.get("token"), body["per_second"], body["burst"])
+        return {}
+
+    def _set_advertiser_qps(self, request: Request) -> dict[str, Any]:
+        """``{"per_second": n}`` or ``{}`` (no limit)."""
+        body = _ADVERTISER_QPS_BODY.check(_json_body(request, allow_empty=True), "")
+        self._emulator.set_advertiser_qps(body.get("per_second"))
         return {}
 
     def _set_rate_tier(self, request: Request) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from pulumi_tiktok_audiences.emulator.app import EmulatorApp
 from pulumi_tiktok_audiences.emulator.clock import Clock
 from pulumi_tiktok_audiences.emulator.directory import Directory, fingerprint
 from pulumi_tiktok_audiences.emulator.faults import FaultInjector
-from pulumi_tiktok_audiences.emulator.ratelimit import AppQuota, RateLimiter
+from pulumi_tiktok_audiences.emulator.ratelimit import AdvertiserQps, AppQuota, RateLimiter
 from pulumi_tiktok_audiences.emulator.sandbox import resolve as resolve_sandbox
 from pulumi_tiktok_audiences.emulator.seed import DEFAULT_SEED, DEFAULT_TOKEN, Seed
 from pulumi_tiktok_audiences.emulator.server import DEFAULT_HOST, RunningServer
@@ -71,6 +71,7 @@ class Emulator:
         self.fault_injector = FaultInjector(endpoint.path for endpoint in self.endpoints())
         self.rate_limiter = RateLimiter(self.clock)
         self.app_quota = AppQuota(self.clock)
+        self.advertiser_qps = AdvertiserQps(self.clock)
         self.set_rate_tier(rate_tier)
         self.wsgi_app = EmulatorApp(self)
 
@@ -169,6 +170,11 @@ class Emulator:
     @processing_seconds.setter
     def processing_seconds(self, seconds: float) -> None:
         self.service.processing_seconds = resolve_processing_seconds(seconds)
+
+    def set_advertiser_qps(self, per_second: int | None) -> None:
+        """TikTok's advertiser-level limit: past ``per_second`` requests of one advertiser to one path in a
+        rolling second, 40133 (None, the default: no limit; TikTok's number is not published)."""
+        self.advertiser_qps.set(per_second)
 
     def suspensions(self) -> list[dict[str, Any]]:
         """Every suspension the rate tier imposed since it was set (or the last reset)."""

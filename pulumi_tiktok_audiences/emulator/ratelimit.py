@@ -1,4 +1,6 @@
-"""Rate limits, answered the way TikTok does: code 40100 in an HTTP 200, no headers.
+"""Rate limits, answered the way TikTok does: code 40100 in an HTTP 200, no headers, and a text that
+names no window: "Due to too many requests, requests from App [id] are temporarily restricted."
+(Airbyte issue #70992, reference §7.2), so a client must infer the window itself.
 
 :class:`AppQuota` is TikTok's own rule (reference §6.3): a tier's requests per second, per minute
 and per day for each developer app, counting every token of the app together (sandbox: for each
@@ -14,7 +16,9 @@ silent the stricter reading is taken, so that a client passing here passes there
   knocking during a suspension is suspended again when it ends.
 
 :class:`RateLimiter` is a test control rather than TikTok's rule: a token bucket per access token
-(``set_rate_limit``), for contention without waiting for windows.
+(``set_rate_limit``), for contention without waiting for windows. :class:`AdvertiserQps` is TikTok's
+advertiser-level limit per path (code 40133 with its real text, reference §7.2); its number is not
+published, so it is off unless a test sets one.
 
 Both run on the emulator's clock, so a test with a frozen clock sees exactly the allowed requests pass
 and then 40100 until it moves the clock. Tokens are known here only by their fingerprint.
@@ -30,8 +34,6 @@ from datetime import UTC, datetime, timedelta
 
 from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.emulator.clock import Clock, format_time
-
-_WINDOW_NAMES = {"second": "QPS", "minute": "QPM", "day": "QPD"}
 
 
 @dataclass(frozen=True)
@@ -106,13 +108,13 @@ class AppQuota:
             now = self._clock.time()
             _count(usage, now)
             if usage.suspended is not None and now < usage.suspended.until:
-                return _message(tier, usage.suspended.window)
+                return restricted_message(developer_app)
             window = _over(tier, usage)
             if window is None:
                 return None
             usage.suspended = Suspension(developer_app, key[1], window, now, _until(window, now))
             self._suspensions.append(usage.suspended)
-            return _message(tier, window)
+            return restricted_message(developer_app)
 
 
 def _count(usage: _Usage, now: float) -> None:
@@ -146,19 +148,44 @@ def _until(window: str, now: float) -> float:
     return (midnight + timedelta(days=1)).timestamp()
 
 
-def _message(tier: constants.RateTier, window: str) -> str:
-    """Worded after TikTok's recovery rules (reference §6.3); its exact text is not published."""
-    limit = {"second": tier.per_second, "minute": tier.per_minute, "day": tier.per_day}[window]
-    scope = "endpoint of this app" if tier.per_endpoint else "app"
-    then = {
-        "second": "requests are suspended for the rest of the current second",
-        "minute": "requests are suspended for 5 minutes",
-        "day": "requests are suspended until 00:00:00 UTC+0",
-    }[window]
-    return (
-        f"Too many requests: this {scope} exceeded its limit of {limit} requests per {window} "
-        f"({_WINDOW_NAMES[window]}); {then}."
-    )
+def restricted_message(developer_app: str) -> str:
+    """TikTok's real 40100 text (reference §7.2): the same for a second, a minute or a day."""
+    return f"Due to too many requests, requests from App {developer_app} are temporarily restricted."
+
+
+class AdvertiserQps:
+    """TikTok's advertiser-level QPS limit per path (40133), over a rolling second; thread-safe."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._limit: int | None = None
+        self._recent: dict[tuple[str, str], deque[float]] = {}
+
+    def set(self, per_second: int | None) -> None:
+        """Refuse an advertiser's requests to one path past ``per_second`` in a second (None: no limit)."""
+        if per_second is not None and per_second < 1:
+            raise ValueError("per_second must be at least 1")
+        with self._lock:
+            self._limit = per_second
+            self._recent.clear()
+
+    def refusal(self, advertiser_id: str, path: str) -> str | None:
+        """Count one request; TikTok's 40133 text if it is over the limit."""
+        with self._lock:
+            if self._limit is None:
+                return None
+            now = self._clock.time()
+            recent = self._recent.setdefault((advertiser_id, path), deque())
+            recent.append(now)
+            while recent and recent[0] <= now - 1.0:
+                recent.popleft()
+            if len(recent) <= self._limit:
+                return None
+            return (
+                f"Advertiser ({advertiser_id})'s QPS ({len(recent)}) reaches QPS limit {self._limit} "
+                "for current path"
+            )
 
 
 @dataclass(frozen=True)

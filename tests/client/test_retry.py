@@ -15,6 +15,7 @@ from pulumi_tiktok_audiences.client import (
     CreatedWithoutIdError,
     DailyQuotaExhaustedError,
     OutcomeUnknownError,
+    Restriction,
     RetriesExhaustedError,
     RetryPolicy,
     ServerError,
@@ -24,12 +25,14 @@ from pulumi_tiktok_audiences.client import (
 )
 from tests.client.helpers import (
     ADVERTISER,
+    TOKEN,
     Answer,
     FakeClock,
     Recorder,
     api_error,
     envelope,
     fake_api,
+    fast_policy,
     make_client,
     minimal_app_payload,
 )
@@ -297,7 +300,11 @@ def test_one_attempt_means_no_retry(clock: FakeClock) -> None:
 
 # --- rate limits: TikTok's suspensions are waited out (reference §6.3) ----------------------------
 
-SUSPENDED = api_error(constants.CODE_REQUEST_TOO_FREQUENT, "Too many requests: requests are suspended")
+# TikTok's real text (reference §7.2): it names no window.
+SUSPENDED = api_error(
+    constants.CODE_REQUEST_TOO_FREQUENT,
+    "Due to too many requests, requests from App 7000000000000000001 are temporarily restricted.",
+)
 
 
 def waiting_client(recorder: Recorder, clock: FakeClock, notes: list[str], **policy: Any) -> TikTokClient:
@@ -367,26 +374,86 @@ def test_the_other_throttling_codes_are_waited_out_too(code: int, clock: FakeClo
     assert clock.sleeps == [1, 2]
 
 
-@pytest.mark.parametrize(
-    "message",
-    [
-        "Too many requests: this app exceeded its limit of 864000 requests per day (QPD)",
-        "qpd limit reached",
-        "Daily quota exceeded",
-        "suspended until 00:00:00 UTC+0",
-    ],
-)
-def test_a_daily_suspension_fails_at_once_saying_when_the_quota_resets(
-    message: str, clock: FakeClock
+class Judge:
+    """A limiter that judges every refusal as ``restrictions`` says, in turn (throttle.Budget's role)."""
+
+    def __init__(self, *restrictions: Restriction) -> None:
+        self.restrictions = list(restrictions)
+        self.accepted_count = 0
+
+    def __call__(self, endpoint: str) -> None:
+        pass
+
+    def accepted(self, endpoint: str) -> None:
+        self.accepted_count += 1
+
+    def refused(self, endpoint: str, code: int) -> Restriction:
+        return self.restrictions.pop(0)
+
+
+def judged_client(recorder: Recorder, clock: FakeClock, notes: list[str], judge: Judge) -> TikTokClient:
+    policy = fast_policy(clock, rate_limit_wait_seconds=360.0, notify=notes.append)
+    return TikTokClient(
+        TOKEN,
+        base_url=constants.PRODUCTION_URL,
+        transport=httpx.MockTransport(recorder),
+        retry=policy,
+        limiter=judge,
+    )
+
+
+def test_a_judged_suspension_is_waited_as_long_as_judged_and_announced_with_its_note(
+    clock: FakeClock,
 ) -> None:
-    answer = api_error(constants.CODE_REQUEST_TOO_FREQUENT, message)
+    notes: list[str] = []
+    judge = Judge(Restriction("second", 1.0), Restriction("minute", 30.0, "Taken as the 5-minute one."))
+    recorder = Recorder([SUSPENDED, SUSPENDED, LISTED])
+    with judged_client(recorder, clock, notes, judge) as client:
+        assert client.list_audiences(ADVERTISER) == []
+    assert clock.sleeps == [1.0, 30.0]
+    assert judge.accepted_count == 1
+    assert notes == ["Taken as the 5-minute one. Trying again in 30 s (waited 1 s; giving up after 6 min)."]
+
+
+def test_a_refusal_judged_as_the_daily_quota_fails_at_once_saying_when_it_resets(clock: FakeClock) -> None:
+    answer = api_error(constants.CODE_REQUEST_TOO_FREQUENT, SUSPENDED.json()["message"])
     answer.headers["Date"] = "Sun, 29 Nov 2026 21:30:00 GMT"  # TikTok's clock, not ours
     recorder = Recorder([answer, LISTED])
     notes: list[str] = []
-    with waiting_client(recorder, clock, notes) as client, pytest.raises(DailyQuotaExhaustedError) as caught:
+    judge = Judge(Restriction("day", 0.0, "This app sent 1,001 requests today."))
+    with (
+        judged_client(recorder, clock, notes, judge) as client,
+        pytest.raises(DailyQuotaExhaustedError) as caught,
+    ):
         client.list_audiences(ADVERTISER)
     assert len(recorder.requests) == 1
     assert clock.sleeps == notes == []
     assert caught.value.resets_at == datetime(2026, 11, 30, tzinfo=UTC)
-    for part in ("daily request quota is spent", "2026-11-30 00:00 UTC (in 2 h 30 min)", "did not act"):
+    for part in (
+        "This app sent 1,001 requests today.",
+        "daily request quota is spent",
+        "2026-11-30 00:00 UTC (in 2 h 30 min)",
+        "did not act",
+    ):
         assert part in str(caught.value)
+
+
+def test_a_message_naming_the_day_is_not_read_as_the_daily_quota(clock: FakeClock) -> None:
+    """The window is inferred, never read from TikTok's text (issue 19): without a pacer to judge, any
+    refusal is probed as before."""
+    daily = api_error(constants.CODE_REQUEST_TOO_FREQUENT, "qpd: suspended until 00:00:00 UTC+0, daily quota")
+    recorder = Recorder([daily, LISTED])
+    with waiting_client(recorder, clock, []) as client:
+        assert client.list_audiences(ADVERTISER) == []
+    assert clock.sleeps == [1]
+
+
+def test_a_fault_after_a_long_suspension_still_has_its_whole_fault_budget(clock: FakeClock) -> None:
+    """Waiting out a suspension is not time spent on faults (issue 17's mutant: count it and this fails)."""
+    fault = api_error(constants.CODE_SYS_ERROR)
+    judge = Judge(*[Restriction("minute", 30.0, "Suspended.")] * 10)
+    # 300 s of suspension, then faults: max_elapsed_seconds is 60, so counting the wait would stop at once.
+    recorder = Recorder([*[SUSPENDED] * 10, fault, fault, LISTED])
+    with judged_client(recorder, clock, [], judge) as client:
+        assert client.list_audiences(ADVERTISER) == []
+    assert len(recorder.requests) == 13

@@ -15,6 +15,8 @@ from tests.ratelimit.helpers import OTHER_APP_TOKEN, SAME_APP_TOKEN, START, code
 
 OK, LIMITED = constants.CODE_OK, constants.CODE_REQUEST_TOO_FREQUENT
 BASIC = constants.RATE_TIERS["basic"]
+# Airbyte issue #70992 (reference §7.2), with the emulator's developer app for TikTok's app id.
+REAL_TEXT = "Due to too many requests, requests from App emulator-app are temporarily restricted."
 
 
 def windows(instance: Emulator) -> list[tuple[str, float]]:
@@ -31,7 +33,7 @@ def test_past_the_per_second_limit_the_app_is_suspended_for_the_rest_of_the_seco
     with emulator("basic") as instance:
         assert codes(instance, 12) == [OK] * 10 + [LIMITED] * 2
         assert windows(instance) == [("second", 0.5)]  # the clock stands at .5 s
-        assert "10 requests per second (QPS)" in messages(instance)
+        assert messages(instance) == REAL_TEXT  # TikTok's own words: no window named
         instance.clock.advance(0.6)  # next second, but the refused requests still fill the last one
         assert codes(instance, 1) == [LIMITED]
         instance.clock.advance(1.0)
@@ -53,7 +55,7 @@ def test_past_the_per_minute_limit_the_app_is_suspended_for_five_minutes() -> No
             instance.clock.advance(1.0)
         assert codes(instance, 1, SAME_APP_TOKEN) == [LIMITED]  # the 21st of the minute
         assert windows(instance) == [("minute", 300.0)]
-        assert "20 requests per minute (QPM); requests are suspended for 5 minutes" in messages(instance)
+        assert messages(instance) == REAL_TEXT
         instance.clock.advance(299.9)
         assert codes(instance, 1) == [LIMITED]
         instance.clock.advance(0.2)
@@ -74,7 +76,7 @@ def test_past_the_per_day_limit_the_app_is_suspended_until_midnight_utc() -> Non
     with emulator(constants.RateTier(per_second=100, per_minute=6000, per_day=25)) as instance:
         assert codes(instance, 26) == [OK] * 25 + [LIMITED]
         assert windows(instance) == [("day", 2.5 * 3600 - 0.5)]
-        assert "25 requests per day (QPD); requests are suspended until 00:00:00 UTC+0" in messages(instance)
+        assert messages(instance) == REAL_TEXT
         instance.clock.set(START.replace(hour=23, minute=59, second=59, microsecond=0))
         assert codes(instance, 1) == [LIMITED]
         instance.clock.advance(1.0)
@@ -93,7 +95,7 @@ def test_the_sandbox_limits_each_endpoint_on_its_own() -> None:
         instance.clock.advance(1.0)
         assert codes(instance, 1) == [LIMITED]
         assert [w for w, _ in windows(instance)] == ["second", "minute"]
-        assert "this endpoint of this app exceeded its limit of 30 requests per minute" in messages(instance)
+        assert messages(instance) == REAL_TEXT
 
 
 def test_a_reset_forgets_the_counts_but_keeps_the_tier() -> None:
@@ -120,6 +122,31 @@ def test_the_tier_is_set_and_read_over_http_controls() -> None:
         for bad in ({"tier": "gold"}, {"per_second": 2}, {"tier": "basic", "per_day": 5}, {"per_second": 0}):
             answer = control("POST", bad)
             assert (answer.status_code, answer.json()["code"]) == (400, constants.CODE_PARAM_ERROR), bad
+
+
+def test_the_per_token_test_limit_answers_with_the_real_text_too() -> None:
+    with emulator(None) as instance:
+        instance.set_rate_limit(None, per_second=0, burst=1)
+        assert codes(instance, 2) == [OK, LIMITED]
+        assert messages(instance) == REAL_TEXT
+
+
+def test_the_advertiser_qps_limit_answers_40133_with_the_real_text() -> None:
+    with emulator(None) as instance, instance.serve() as server, httpx.Client(base_url=server.url) as http:
+        assert http.post("/_emulator/advertiser_qps", json={"per_second": 3}).json()["code"] == OK
+        assert codes(instance, 4) == [OK] * 3 + [constants.CODE_ADVERTISER_QPS_LIMIT]
+        assert codes(instance, 1, path=constants.PATH_GET) != [
+            constants.CODE_ADVERTISER_QPS_LIMIT
+        ]  # per path
+        assert codes(instance, 1, OTHER_APP_TOKEN) == [constants.CODE_ADVERTISER_QPS_LIMIT]  # per advertiser
+        # reference §7.2: "Advertiser ({ID})'s QPS ({current QPS}) reaches QPS limit {QPS limit} for
+        # current path"
+        expected = "Advertiser (7000000000000000001)'s QPS (6) reaches QPS limit 3 for current path"
+        assert messages(instance) == expected
+        instance.clock.advance(1.0)
+        assert codes(instance, 3) == [OK] * 3
+        assert http.post("/_emulator/advertiser_qps", json={}).json()["code"] == OK
+        assert codes(instance, 10) == [OK] * 10
 
 
 def test_an_unknown_tier_is_refused_naming_the_tiers() -> None:

@@ -1,25 +1,33 @@
-"""The request pacer, the wait announcer, and where the pacing comes from. Clocks are fake: nothing waits."""
+"""The adaptive pacer, its judgement of refusals, the wait announcer, and where the pacing comes from.
+
+Clocks are fake (epoch seconds, as the shared store needs): nothing waits.
+"""
 
 from __future__ import annotations
 
-import math
+import itertools
 import threading
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from pulumi_tiktok_audiences import constants
+from pulumi_tiktok_audiences import constants, ratestore
 from pulumi_tiktok_audiences.errors import ConfigurationError
+from pulumi_tiktok_audiences.ratestore import LaneState, MemoryStore
 from pulumi_tiktok_audiences.settings import (
     DEFAULT_WAIT_SECONDS,
+    DEVELOPER_APP_ENV,
+    DEVELOPER_APP_KEY,
     ENDPOINT_KEY,
-    HEADROOM,
     RATE_ENV,
     RATE_KEY,
     RATE_PER_MINUTE_ENV,
     RATE_PER_MINUTE_KEY,
+    STORE_ENV,
+    STORE_KEY,
     TIER_ENV,
     TIER_KEY,
     TOKEN_KEY,
@@ -27,14 +35,32 @@ from pulumi_tiktok_audiences.settings import (
     WAIT_KEY,
     ProviderSettings,
 )
-from pulumi_tiktok_audiences.throttle import STDERR_ANNOUNCER, Announcer, Pacer, Pacing, shared_pacer
+from pulumi_tiktok_audiences.throttle import (
+    BETA,
+    DRAIN_SECONDS,
+    FLOOR_SHARE,
+    PROBE_SECONDS,
+    RECOVERY_SECONDS,
+    START_SHARE,
+    STDERR_ANNOUNCER,
+    Announcer,
+    Budget,
+    Pacing,
+    SuspendedError,
+    budget_key_for_token,
+    pace_at,
+    shared_budget,
+)
+
+START = datetime(2026, 11, 29, 21, 30, tzinfo=UTC).timestamp()  # 2 h 30 min before 00:00 UTC
+BASIC = Pacing(per_second=10, per_day=864_000)
 
 
 class FakeTime:
-    """A clock that only moves when someone sleeps (or the test moves it)."""
+    """An epoch clock that only moves when someone sleeps (or the test moves it)."""
 
     def __init__(self) -> None:
-        self.now = 0.0
+        self.now = START
 
     def clock(self) -> float:
         return self.now
@@ -43,100 +69,221 @@ class FakeTime:
         self.now += seconds
 
 
-def send_times(pacer: Pacer, time: FakeTime, count: int, endpoint: str = "list") -> list[float]:
+def budget(time: FakeTime, pacing: Pacing = BASIC, store: MemoryStore | None = None) -> Budget:
+    return Budget(store or MemoryStore(), "my-app", pacing, clock=time.clock, sleep=time.sleep)
+
+
+def send_times(pacer: Budget, time: FakeTime, count: int, endpoint: str = "list") -> list[float]:
     times = []
     for _ in range(count):
         pacer.acquire(endpoint)
-        times.append(round(time.now, 6))
+        pacer.accepted(endpoint)
+        times.append(round(time.now - START, 3))
     return times
 
 
-def test_requests_leave_evenly_spaced_at_the_per_second_pace() -> None:
+# --- the pace -------------------------------------------------------------------------------------
+
+
+def test_a_fresh_budget_starts_at_half_the_ceiling_and_grows_additively_to_it() -> None:
+    fresh = LaneState(since=START)
+    assert pace_at(fresh, START, 10) == pytest.approx(10 * START_SHARE)
+    assert pace_at(fresh, START + 0.25, 10) - pace_at(fresh, START, 10) == pytest.approx(
+        pace_at(fresh, START + 0.5, 10) - pace_at(fresh, START + 0.25, 10)
+    )
+    assert pace_at(fresh, START + 600, 10) == 10  # never above the ceiling
+
+
+def test_after_a_refusal_the_pace_is_cut_then_climbs_back_along_a_cubic_flat_near_the_old_pace() -> None:
+    cut = LaneState(since=START, w_max=7.0, cut_at=START)
+    assert pace_at(cut, START, 10) == pytest.approx(7.0 * BETA)
+    k = RECOVERY_SECONDS * (7.0 / 10) ** (1 / 3)
+    assert pace_at(cut, START + k, 10) == pytest.approx(7.0)
+    early = pace_at(cut, START + k / 4, 10) - pace_at(cut, START, 10)
+    late = pace_at(cut, START + k, 10) - pace_at(cut, START + 3 * k / 4, 10)
+    assert early > 10 * late  # fast far from where TikTok refused, slow near it
+    assert pace_at(cut, START + k + 5, 10) - 7.0 < 0.01  # probing beyond it only slowly
+    assert pace_at(cut, START + 10_000, 10) == 10
+    floor = LaneState(since=START, w_max=0.1, cut_at=START)
+    assert pace_at(floor, START, 10) == FLOOR_SHARE * 10
+
+
+def test_requests_leave_evenly_spaced_and_speed_up_while_accepted() -> None:
     time = FakeTime()
-    pacer = Pacer(Pacing(per_second=4), clock=time.clock, sleep=time.sleep)
-    assert send_times(pacer, time, 5) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    times = send_times(budget(time), time, 60)
+    gaps = [round(b - a, 3) for a, b in itertools.pairwise(times)]
+    assert gaps[0] == pytest.approx(1 / (10 * START_SHARE), abs=0.002)
+    assert all(b <= a + 0.0015 for a, b in itertools.pairwise(gaps))  # never slower than before
+    assert min(gaps) >= 0.1  # never faster than the per-second limit
+    assert gaps[-1] == pytest.approx(0.1, abs=0.0025)
 
 
-def test_the_minute_limit_holds_in_every_rolling_minute() -> None:
+def test_budgets_of_one_store_share_the_slots_as_processes_of_one_app_do() -> None:
+    time, store = FakeTime(), MemoryStore()
+    one, two = budget(time, store=store), budget(time, store=store)
+    times = []
+    for index in range(40):
+        (one if index % 3 else two).acquire("list")
+        times.append(time.now)
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.1 - 1e-6
+    other_app = Budget(store, "another-app", BASIC, clock=time.clock, sleep=time.sleep)
+    before = time.now
+    other_app.acquire("list")
+    assert time.now == before  # another developer app has a budget of its own
+
+
+def test_threads_arriving_together_get_consecutive_slots() -> None:
     time = FakeTime()
-    pacer = Pacer(Pacing(per_second=10, per_minute=3), clock=time.clock, sleep=time.sleep)
-    assert send_times(pacer, time, 6) == [0.0, 0.1, 0.2, 60.0, 60.1, 60.2]
+    lock = threading.Lock()
 
+    def sleep(seconds: float) -> None:
+        with lock:
+            time.now += seconds
 
-def test_an_idle_pacer_sends_at_once_but_never_bunches() -> None:
-    time = FakeTime()
-    pacer = Pacer(Pacing(per_second=2), clock=time.clock, sleep=time.sleep)
-    pacer.acquire("get")
-    time.now += 30.0
-    assert [pacer.acquire("get") for _ in range(3)] == [0.0, 0.5, 0.5]
+    pacer = Budget(MemoryStore(), "my-app", Pacing(per_second=4), clock=time.clock, sleep=sleep)
+    sent: list[float] = []
 
+    def send() -> None:
+        pacer.acquire("get")
+        with lock:
+            sent.append(time.now)
 
-@settings(max_examples=60, deadline=None)
-@given(
-    per_second=st.sampled_from([0.6, 1, 6, 7.5, 30]),
-    per_minute=st.one_of(st.none(), st.integers(1, 400)),
-    gaps=st.lists(st.just(0.0) | st.floats(0, 0.2) | st.floats(0, 3), min_size=1, max_size=150),
-)
-def test_no_rolling_window_ever_holds_more_than_the_limits(
-    per_second: float, per_minute: int | None, gaps: list[float]
-) -> None:
-    """Whatever the callers' arrival times, the sends obey both windows, counted as TikTok may (a
-    fractional pace allows its next whole number in some seconds: 7.5 a second is 8, then 7)."""
-    time = FakeTime()
-    pacer = Pacer(Pacing(per_second, per_minute), clock=time.clock, sleep=time.sleep)
-    sent = []
-    for gap in gaps:
-        time.now += gap
-        pacer.acquire("list")
-        sent.append(time.now)
-    for index, start in enumerate(sent):
-        in_second = sum(1 for t in sent[index:] if t < start + 1 - 1e-9)
-        assert in_second <= math.ceil(per_second)
-        if per_minute is not None:
-            assert sum(1 for t in sent[index:] if t < start + 60 - 1e-9) <= per_minute
-
-
-def test_the_sandbox_paces_each_endpoint_on_its_own() -> None:
-    time = FakeTime()
-    pacer = Pacer(Pacing(per_second=0.5, per_endpoint=True), clock=time.clock, sleep=time.sleep)
-    assert [pacer.acquire(endpoint) for endpoint in ("list", "get", "list")] == [0.0, 0.0, 2.0]
-    shared = Pacer(Pacing(per_second=0.5), clock=time.clock, sleep=lambda _s: None)
-    assert [shared.acquire(endpoint) for endpoint in ("list", "get")] == [0.0, 2.0]
-
-
-def test_callers_arriving_together_get_consecutive_slots() -> None:
-    time = FakeTime()
-    waits: list[float] = []
-    pacer = Pacer(Pacing(per_second=5), clock=time.clock, sleep=lambda _s: None)  # the clock stands still
-    threads = [threading.Thread(target=lambda: waits.append(pacer.acquire("get"))) for _ in range(10)]
+    threads = [threading.Thread(target=send) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(waits) == pytest.approx([i * 0.2 for i in range(10)])
+    assert len(sent) == 8
+    assert min(b - a for a, b in itertools.pairwise(sorted(sent))) >= 0.25 - 1e-3
 
 
-def test_the_client_hook_waits_for_a_slot_per_request() -> None:
+def test_the_sandbox_paces_each_endpoint_on_its_own() -> None:
     time = FakeTime()
-    pacer = Pacer(Pacing(per_second=2), clock=time.clock, sleep=time.sleep)
-    pacer("rule/create")
-    pacer("rule/create")
-    assert time.now == pytest.approx(0.5)
+    pacer = budget(time, Pacing(per_second=0.5, per_day=1000, per_endpoint=True))
+    assert [pacer.acquire(endpoint) - START for endpoint in ("list", "get")] == [0.0, 0.0]
+    assert pacer.acquire("list") - START == pytest.approx(1 / (0.5 * START_SHARE), abs=0.01)
 
 
-@pytest.mark.parametrize(
-    ("per_second", "per_minute"), [(0, None), (-1, None), (float("inf"), None), (1, 0.5), (1, float("nan"))]
-)
-def test_pacing_refuses_nonsense(per_second: float, per_minute: float | None) -> None:
-    with pytest.raises(ValueError, match=r"per_second|per_minute"):
-        Pacing(per_second, per_minute)
+def test_a_lane_idle_for_long_starts_afresh() -> None:
+    time = FakeTime()
+    pacer = budget(time)
+    send_times(pacer, time, 30)
+    lane = pacer.lane("list")
+    assert pace_at(pacer.store.read(lane), time.now, 10) == 10
+    time.now += 3600
+    pacer.acquire("list")
+    assert pace_at(pacer.store.read(lane), time.now, 10) == pytest.approx(10 * START_SHARE)
 
 
-def test_clients_of_one_endpoint_and_pacing_share_a_pacer() -> None:
-    one = shared_pacer("https://one.example", Pacing(7, 420))
-    assert shared_pacer("https://one.example", Pacing(7, 420)) is one
-    assert shared_pacer("https://two.example", Pacing(7, 420)) is not one
-    assert shared_pacer("https://one.example", Pacing(7, 400)) is not one
+# --- refusals: which window, inferred from counts and duration (never from TikTok's text) ---------
+
+
+def refuse(pacer: Budget, time: FakeTime, endpoint: str = "list") -> tuple[str, float, str]:
+    restriction = pacer.refused(endpoint, constants.CODE_REQUEST_TOO_FREQUENT)
+    return restriction.window, round(restriction.wait_seconds, 3), restriction.note
+
+
+def test_a_first_refusal_is_taken_as_per_second_cuts_the_pace_once_and_holds_every_sender() -> None:
+    time = FakeTime()
+    pacer = budget(time)
+    send_times(pacer, time, 30)
+    lane = pacer.lane("list")
+    assert refuse(pacer, time) == ("second", DRAIN_SECONDS, "")
+    assert pace_at(pacer.store.read(lane), time.now, 10) == pytest.approx(10 * BETA)
+    time.now += 0.2
+    assert refuse(pacer, time)[0] == "second"  # another answer of the same burst: no second cut
+    assert 10 * BETA <= pace_at(pacer.store.read(lane), time.now, 10) < 10 * BETA + 0.05  # not cut to 7.2
+    other_process = budget(time, store=pacer.store)
+    with pytest.raises(SuspendedError) as caught:
+        other_process.acquire("list")
+    assert caught.value.restriction is not None
+    assert caught.value.restriction.window == "second"
+    assert caught.value.restriction.wait_seconds == pytest.approx(1.0)
+    assert caught.value.code == constants.CODE_REQUEST_TOO_FREQUENT
+    time.now += 1.0
+    other_process.acquire("list")
+    other_process.accepted("list")
+    assert pacer.store.read(lane).refused_since is None  # the run is over
+
+
+def test_refusals_outlasting_a_few_seconds_are_taken_as_the_five_minute_suspension() -> None:
+    time = FakeTime()
+    pacer = budget(time)
+    pacer.acquire("rule/create")
+    waits = []
+    while True:
+        window, wait, note = refuse(pacer, time, "rule/create")
+        if window != "second":
+            break
+        time.now += wait
+        waits.append(wait)
+    assert waits == [1.0, 1.0, 1.0]
+    assert (window, wait) == ("minute", PROBE_SECONDS)
+    for part in ("'my-app'", "for 3 s", "rule/create: code 40100", "5-minute suspension", "21:35:00 UTC"):
+        assert part in note
+    probes = 0
+    while window == "minute":
+        time.now += wait
+        probes += 1
+        window, wait, note = refuse(pacer, time, "rule/create")
+    assert window == "day"  # refused for longer than 5 minutes: the daily quota is spent
+    assert 300 < time.now - START < 320
+    assert probes <= 12
+    assert "longer than its 5-minute suspension" in note
+
+
+def test_a_refusal_after_the_days_count_passed_the_quota_is_the_daily_one_at_once() -> None:
+    time = FakeTime()
+    pacer = budget(time, Pacing(per_second=10, per_day=5))
+    send_times(pacer, time, 6)
+    assert refuse(pacer, time)[:2] == ("day", 0.0)
+    assert "sent 6 requests today, more than its tier's daily quota (5)" in refuse(pacer, time)[2]
+
+
+def test_the_days_count_is_per_utc_day_and_shared_by_processes() -> None:
+    time, store = FakeTime(), MemoryStore()
+    send_times(budget(time, store=store), time, 3)
+    send_times(budget(time, store=store), time, 2)
+    lane = budget(time).lane("list")
+    assert (store.read(lane).day, store.read(lane).day_count) == ("2026-11-29", 5)
+    time.now = datetime(2026, 11, 30, 0, 0, 1, tzinfo=UTC).timestamp()
+    send_times(budget(time, store=store), time, 1)
+    assert (store.read(lane).day, store.read(lane).day_count) == ("2026-11-30", 1)
+
+
+def test_refusals_far_apart_are_separate_runs() -> None:
+    time = FakeTime()
+    pacer = budget(time)
+    assert refuse(pacer, time)[0] == "second"
+    time.now += 120
+    assert refuse(pacer, time)[0] == "second"
+
+
+def test_a_suspended_error_names_the_wait_and_no_token() -> None:
+    time = FakeTime()
+    store = MemoryStore()
+    pacer = budget(time, store=store)
+    lane = pacer.lane("get")
+    store.update(lane, lambda s: replace(s, blocked_until=time.now + 90, note="Taken as the 5-minute one."))
+    with pytest.raises(SuspendedError) as caught:
+        pacer.acquire("get")
+    assert caught.value.restriction is not None
+    assert (caught.value.restriction.window, caught.value.restriction.wait_seconds) == ("minute", 90)
+    assert "get was not sent" in str(caught.value)
+    assert "21:31:30 UTC" in str(caught.value)
+
+
+def test_the_default_budget_name_is_a_keyed_hash_of_the_token_never_the_token() -> None:
+    token = "tok-SECRET-7f3Qz9-DO-NOT-LEAK"
+    name = budget_key_for_token(token)
+    assert name == budget_key_for_token(token)
+    assert name.startswith("token-")
+    assert "SECRET" not in name
+    assert token not in name
+    assert budget_key_for_token(token + "x") != name
+
+
+# --- the announcer --------------------------------------------------------------------------------
 
 
 def test_the_announcer_keeps_quiet_for_a_while_after_each_line() -> None:
@@ -162,25 +309,27 @@ def resolve(config: dict[str, str], environ: dict[str, str] | None = None) -> Pr
     return ProviderSettings.resolve(config.get, environ or {})
 
 
-def test_production_paces_at_half_the_basic_tier_by_default() -> None:
+def test_production_paces_under_the_basic_tier_by_default() -> None:
     settings = resolve({ENDPOINT_KEY: "production"})
-    basic = constants.RATE_TIERS["basic"]
     assert settings.tier == "basic"
-    assert settings.pacing == Pacing(basic.per_second * HEADROOM, basic.per_minute * HEADROOM)
-    assert settings.pacing == Pacing(5, 300)
+    assert settings.pacing == Pacing(10, 864_000)
 
 
-def test_the_sandbox_paces_each_endpoint_within_the_sandbox_limits() -> None:
+def test_the_sandbox_paces_each_endpoint_under_its_minute_limit() -> None:
     settings = resolve({ENDPOINT_KEY: "sandbox"})
     assert settings.tier == "sandbox"
-    assert settings.pacing == Pacing(per_second=0.5, per_minute=15, per_endpoint=True)
+    assert settings.pacing == Pacing(per_second=0.5, per_day=1000, per_endpoint=True)  # 30 a minute
 
 
 @pytest.mark.parametrize(
     ("tier", "expected"),
-    [("advanced", Pacing(10, 600)), ("Premium", Pacing(15, 900)), ("ultimate", Pacing(25, 1500))],
+    [
+        ("advanced", Pacing(20, 1_728_000)),
+        ("Premium", Pacing(30, 2_592_000)),
+        ("ultimate", Pacing(50, 4_320_000)),
+    ],
 )
-def test_a_tier_sets_the_pace(tier: str, expected: Pacing) -> None:
+def test_a_tier_sets_the_ceiling(tier: str, expected: Pacing) -> None:
     assert resolve({TIER_KEY: tier}).pacing == expected
     assert resolve({}, {TIER_ENV: tier}).pacing == expected
 
@@ -189,14 +338,16 @@ def test_a_tier_sets_the_pace(tier: str, expected: Pacing) -> None:
 def test_an_emulator_is_not_paced_unless_asked(endpoint: str) -> None:
     assert resolve({ENDPOINT_KEY: endpoint}).pacing is None
     assert resolve({ENDPOINT_KEY: endpoint, RATE_KEY: "50"}).pacing == Pacing(50)
-    assert resolve({ENDPOINT_KEY: endpoint, TIER_KEY: "basic"}).pacing == Pacing(5, 300)
+    assert resolve({ENDPOINT_KEY: endpoint, TIER_KEY: "basic"}).pacing == Pacing(10, 864_000)
 
 
-def test_one_number_takes_the_same_share_of_the_tier_for_the_other_window() -> None:
-    assert resolve({RATE_KEY: "9"}).pacing == Pacing(9, 540)
-    assert resolve({RATE_PER_MINUTE_KEY: "300"}).pacing == Pacing(5, 300)
-    assert resolve({RATE_KEY: "8", RATE_PER_MINUTE_KEY: "300"}).pacing == Pacing(8, 300)
-    assert resolve({ENDPOINT_KEY: "sandbox", RATE_KEY: "1"}).pacing == Pacing(1, 30, per_endpoint=True)
+def test_a_configured_rate_lowers_the_ceiling() -> None:
+    assert resolve({RATE_KEY: "9"}).pacing == Pacing(9, 864_000)
+    assert resolve({RATE_PER_MINUTE_KEY: "300"}).pacing == Pacing(5, 864_000)
+    assert resolve({RATE_KEY: "8", RATE_PER_MINUTE_KEY: "300"}).pacing == Pacing(5, 864_000)
+    assert resolve({ENDPOINT_KEY: "sandbox", RATE_KEY: "0.25"}).pacing == Pacing(
+        0.25, 1000, per_endpoint=True
+    )
 
 
 def test_rates_come_from_stack_config_then_the_environment() -> None:
@@ -238,10 +389,47 @@ def test_a_rate_above_the_tier_is_refused_with_what_to_set(config: dict[str, str
     assert [part for part in [*says, TIER_KEY, "ultimate"] if part not in str(caught.value)] == []
 
 
-def test_the_client_is_paced_by_the_shared_pacer_and_waits_out_suspensions() -> None:
+def test_the_store_and_the_developer_app_come_from_stack_config_then_the_environment() -> None:
+    assert resolve({}).rate_limit_store == ratestore.LOCAL
+    assert resolve({}, {STORE_ENV: "memory"}).rate_limit_store == "memory"
+    assert resolve({STORE_KEY: "redis://cache:6379/2"}, {STORE_ENV: "memory"}).rate_limit_store == (
+        "redis://cache:6379/2"
+    )
+    assert resolve({}).developer_app is None
+    assert resolve({}, {DEVELOPER_APP_ENV: "7000000000000000001"}).developer_app == "7000000000000000001"
+    assert resolve({DEVELOPER_APP_KEY: "agency"}).budget_name("t") == "agency"
+    assert resolve({}).budget_name("t") == budget_key_for_token("t")
+
+
+@pytest.mark.parametrize("value", ["sqlite", "file:///tmp/x", "redis:/oops", "mem"])
+def test_an_unknown_store_names_the_key_and_the_choices(value: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        resolve({STORE_KEY: value})
+    for part in (STORE_KEY, "local", "memory", "redis://"):
+        assert part in str(caught.value)
+
+
+def test_a_store_that_cannot_be_reached_is_named_without_its_password() -> None:
+    settings = resolve({TOKEN_KEY: "t", STORE_KEY: "redis://user:hunter2@127.0.0.1:1/0"})
+    with pytest.raises(ConfigurationError) as caught:
+        settings.make_client()
+    assert "redis://user:***@127.0.0.1:1/0" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+
+
+def test_the_client_shares_the_process_budget_in_the_local_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     settings = resolve({TOKEN_KEY: "t", ENDPOINT_KEY: "sandbox", WAIT_KEY: "42"})
     with settings.make_client() as client:
-        assert client._limiter is shared_pacer(constants.SANDBOX_URL, Pacing(0.5, 15, per_endpoint=True))
+        store = ratestore.open_store(ratestore.LOCAL)
+        assert isinstance(store, ratestore.SQLiteStore)
+        assert store.path == tmp_path / "pulumi-tiktok-audiences" / "rate-budget.sqlite"
+        pacing = Pacing(0.5, 1000, per_endpoint=True)
+        assert client._limiter is shared_budget(
+            store, budget_key_for_token("t"), constants.SANDBOX_URL, pacing
+        )
         assert client._retry.rate_limit_wait_seconds == 42
         assert client._retry.notify is STDERR_ANNOUNCER
 
@@ -249,18 +437,20 @@ def test_the_client_is_paced_by_the_shared_pacer_and_waits_out_suspensions() -> 
 def test_cli_commands_read_the_rate_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(TIER_ENV, "premium")
     monkeypatch.setenv(WAIT_ENV, "60")
+    monkeypatch.setenv(DEVELOPER_APP_ENV, "agency")
     settings = ProviderSettings.for_command("t", "production")
     assert (settings.access_token, settings.tier, settings.rate_limit_wait_seconds) == ("t", "premium", 60)
+    assert settings.developer_app == "agency"
 
 
-def test_a_test_clock_gets_a_pacer_of_its_own() -> None:
+def test_a_test_clock_gets_a_budget_of_its_own() -> None:
     time = FakeTime()
     settings = resolve({TOKEN_KEY: "t", ENDPOINT_KEY: "production"})
     sleep: Callable[[float], None] = time.sleep
     with settings.make_client(clock=time.clock, sleep=sleep) as client:
         limiter = client._limiter
-        assert isinstance(limiter, Pacer)
-        assert limiter is not shared_pacer(constants.PRODUCTION_URL, Pacing(5, 300))
+        assert isinstance(limiter, Budget)
+        assert isinstance(limiter.store, MemoryStore)
         limiter("list")
         limiter("list")
-    assert time.now == pytest.approx(1 / 5)
+    assert time.now - START == pytest.approx(1 / (10 * START_SHARE), abs=0.002)

@@ -1,0 +1,139 @@
+"""One budget per developer app, shared by processes: the SQLite file of one machine and a real Redis.
+
+The multi-process tests start separate Python processes that pace against the same store in real time
+and record when each request left. What they assert does not depend on the machine's speed: no two
+requests of the app, whichever process sent them, left closer together than the per-second ceiling
+allows, and the day's count holds every request.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from pulumi_tiktok_audiences import ratestore
+from pulumi_tiktok_audiences.ratestore import LaneState, RateStore, RedisStore, SQLiteStore, open_store
+
+REPO = Path(__file__).resolve().parents[2]
+PROCESSES, REQUESTS, CEILING = 3, 12, 20.0  # 36 requests at 20 a second at most
+
+# A process of its own: a budget on the store, `REQUESTS` paced requests once the gate file exists.
+WORKER = """
+import json, os, sys, time
+from pulumi_tiktok_audiences.ratestore import open_store
+from pulumi_tiktok_audiences.throttle import Budget, Pacing
+store_spec, gate, count, ceiling = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+budget = Budget(open_store(store_spec), "agency-app", Pacing(per_second=ceiling))
+print("ready", flush=True)
+deadline = time.monotonic() + 120
+while not os.path.exists(gate) and time.monotonic() < deadline:
+    time.sleep(0.01)
+sent = []
+for _ in range(count):
+    sent.append(budget.acquire("rule/create"))  # the time of the slot it took
+    budget.accepted("rule/create")
+print(json.dumps(sent), flush=True)
+"""
+
+
+@pytest.fixture(params=["local", "redis"])
+def store_spec(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``local`` (the default: a SQLite file under ``$XDG_CACHE_HOME``) or a real Redis, emptied."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    if request.param == "local":
+        return ratestore.LOCAL
+    url: str = request.getfixturevalue("redis_url")
+    from redis import Redis
+
+    with Redis.from_url(url) as client:
+        client.flushdb()
+    return url
+
+
+def run_processes(store_spec: str, gate: Path) -> list[list[float]]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    args = [store_spec, str(gate), str(REQUESTS), str(CEILING)]
+    workers = [
+        subprocess.Popen([sys.executable, "-c", WORKER, *args], stdout=subprocess.PIPE, text=True, env=env)
+        for _ in range(PROCESSES)
+    ]
+    try:
+        for worker in workers:
+            assert worker.stdout is not None
+            assert worker.stdout.readline().strip() == "ready"
+        gate.touch()  # all of them are ready: they start together
+        results = []
+        for worker in workers:
+            out, _ = worker.communicate(timeout=120)
+            assert worker.returncode == 0
+            results.append(json.loads(out.strip().splitlines()[-1]))
+        return results
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+
+
+def test_processes_on_one_store_share_one_budget(store_spec: str, tmp_path: Path) -> None:
+    sent = run_processes(store_spec, tmp_path / "go")
+    everything = sorted(itertools.chain.from_iterable(sent))
+    assert len(everything) == PROCESSES * REQUESTS
+    # Never two requests of the app within 1/ceiling.
+    assert min(b - a for a, b in itertools.pairwise(everything)) >= 1 / CEILING - 1e-6
+    # They did compete: the processes' slots interleave rather than come one process after another.
+    owner = sorted((at, index) for index, times in enumerate(sent) for at in times)
+    switches = sum(a[1] != b[1] for a, b in itertools.pairwise(owner))
+    assert switches > PROCESSES - 1
+    store = open_store(store_spec)
+    state = store.read("|agency-app")
+    assert state.day_count == PROCESSES * REQUESTS
+
+
+def stores(spec: str) -> Iterator[RateStore]:
+    """Two store objects on the same backend, as two processes would open it."""
+    for _ in range(2):
+        yield SQLiteStore(ratestore.local_store_path()) if spec == ratestore.LOCAL else RedisStore(spec)
+
+
+def test_state_changes_are_atomic_across_connections(store_spec: str) -> None:
+    one, two = stores(store_spec)
+
+    def bump(store: RateStore) -> None:
+        for _ in range(50):
+            store.update("lane", lambda s: replace(s, day_count=s.day_count + 1))
+
+    threads = [threading.Thread(target=bump, args=(store,)) for store in (one, two, one, two)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert one.read("lane").day_count == two.read("lane").day_count == 200
+    one.close()
+    two.close()
+
+
+def test_a_slot_taken_through_one_connection_is_taken_for_the_other(store_spec: str) -> None:
+    one, two = stores(store_spec)
+    now = time.time()
+    assert one.take_slot("lane", now, 0.5) == 0
+    assert 0.45 <= two.take_slot("lane", now + 0.05, 0.5) <= 0.5
+    assert two.take_slot("lane", now + 0.6, 0.5) == 0
+    assert one.take_slot("other lane", now + 0.6, 0.5) == 0
+    one.close()
+    two.close()
+
+
+def test_a_state_written_by_another_version_starts_afresh() -> None:
+    assert LaneState.from_json('{"day_count": 3, "unknown": 1}') == LaneState(day_count=3)
+    assert LaneState.from_json("not json") == LaneState()
+    assert LaneState.from_json(None) == LaneState()
