@@ -63,6 +63,12 @@ def test_the_workflow_validates_previews_every_stack_deploys_and_promotes() -> N
     assert "tiktok-audiences explain" in validate
     assert "tiktok-audiences diff --base-ref" in validate  # what the change does, in the job summary
 
+    gate = jobs["gate"]  # replacements and deletions fail the check until a reviewer labels the PR
+    assert "pull_request" in gate["if"]
+    (refuse,) = [s for s in _steps(gate) if "--fail-on-replace --fail-on-delete" in str(s.get("run", ""))]
+    assert "audiences-replace-ok" in refuse["if"]
+    assert set(triggers["pull_request"]["types"]) >= {"labeled", "unlabeled", "synchronize"}
+
     preview = jobs["preview"]
     assert preview["needs"] == "validate"
     assert "pull_request" in preview["if"]
