@@ -1,6 +1,6 @@
 """The root program and every example pass the pack's default configuration: a preview of each
 stack gets no mandatory violation, and the only advisories are the reminders to protect the
-audiences of production stacks."""
+audiences of production stacks; examples/seed-segments gets nothing at all."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pulumi_tiktok_audiences.emulator import Clock, Emulator
+from pulumi_tiktok_audiences.policies import AUDIENCE_TYPE
 from tests.e2e.conftest import START
 from tests.e2e.programs import AD_GROUP
 from tests.harness.host import REPO_ROOT
@@ -26,7 +27,11 @@ PROGRAMS = [
     (EXAMPLES / "lookalike-and-share", "dev"),
     (EXAMPLES / "pr-workflow", "dev"),
     (EXAMPLES / "pr-workflow", "prod"),
+    (EXAMPLES / "seed-segments", "dev"),
+    (EXAMPLES / "seed-segments", "prod"),
 ]
+SEED = EXAMPLES / "seed-segments"
+"""The seed's four segments declare their purposes and tracked events and protect prod: nothing to say."""
 
 
 def test_every_example_is_covered() -> None:
@@ -49,6 +54,10 @@ def test_program_passes_the_default_configuration(
     assert [d for d in diagnostics if d.level == "mandatory"] == []
     # Only the reminder to protect production audiences: the examples declare no tracked events,
     # and the pack then says nothing about them.
+    if project_dir == SEED:
+        assert [r.type for r in resources].count(AUDIENCE_TYPE) == 4
+        assert diagnostics == []  # nothing at all: no violation, no advisory
+        return
     reminders = {"protect-in-production"} if stack == "prod" else set()
     assert {d.policy for d in diagnostics} == reminders
     if stack == "prod":
