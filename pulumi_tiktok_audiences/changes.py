@@ -11,13 +11,14 @@ where the app ids are written (on the audience or on each rule) never count.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from pulumi_tiktok_audiences.lookalike import ReadinessOptions
 from pulumi_tiktok_audiences.spec import REPLACE_FIELDS, AudienceSpec
 
-__all__ = ["Change", "ChangeKind", "classify"]
+__all__ = ["Change", "ChangeKind", "classify", "classify_unknown"]
 
 ChangeKind = Literal["same", "update", "replace"]
 """``same``: nothing to do; ``update``: the same audience (same id) is changed in place, or only
@@ -72,6 +73,14 @@ def classify(
         reasons=tuple(_reason(name, old, new) for name in replaces),
         name=(old.name, new.name) if old.name != new.name else None,
     )
+
+
+def classify_unknown(fields: Iterable[str]) -> Change:
+    """What a change may be when ``fields`` are not known yet (a preview with another resource's
+    outputs): a replacement if any of them is fixed at creation, else an update."""
+    unknown = set(fields)
+    replaces = tuple(name for name in REPLACE_FIELDS if name in unknown)
+    return Change("replace" if replaces else "update", tuple(sorted(unknown)), replaces)
 
 
 def _canonical(spec: AudienceSpec) -> dict[str, Any]:

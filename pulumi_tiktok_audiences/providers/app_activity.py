@@ -13,7 +13,7 @@ from pydantic import BeforeValidator, TypeAdapter, ValidationError
 
 from pulumi_tiktok_audiences import reading
 from pulumi_tiktok_audiences.advice import CATALOG_KEY
-from pulumi_tiktok_audiences.changes import classify
+from pulumi_tiktok_audiences.changes import classify, classify_unknown
 from pulumi_tiktok_audiences.errors import AdoptionError, OperationError
 from pulumi_tiktok_audiences.lookalike import ReadinessOptions
 from pulumi_tiktok_audiences.providers.base import (
@@ -31,7 +31,6 @@ from pulumi_tiktok_audiences.providers.base import (
 from pulumi_tiktok_audiences.readiness import AudienceSize, is_targetable
 from pulumi_tiktok_audiences.spec import (
     LOCAL_FIELDS,
-    REPLACE_FIELDS,
     AudienceSpec,
     error_paths,
     numeric_id,
@@ -61,7 +60,6 @@ READINESS_KEYS = ("wait_until_targetable", "readiness_timeout_seconds")
 INPUT_KEYS = (*SPEC_KEYS, ADOPT_KEY, CATALOG_KEY, *READINESS_KEYS)
 """CATALOG_KEY (advice.py) says which catalog declared the audience, so that the guardrails quote
 fixes as YAML: like READINESS_KEYS it is kept in state and never compared or sent."""
-REPLACE_KEYS = REPLACE_FIELDS
 _ADOPT_ID = TypeAdapter(Annotated[str, BeforeValidator(numeric_id("an audience id"))])
 """``adopt_audience_id``: validated like every other id of a spec."""
 
@@ -148,9 +146,8 @@ class AppActivityProvider(AudienceProvider):
         unknown = unknown_keys(news, (*SPEC_KEYS, *READINESS_KEYS))
         if unknown:
             # Preview with values not known yet: report what may change, and what would replace.
-            return DiffResult(
-                changes=True, replaces=[k for k in REPLACE_KEYS if k in unknown], delete_before_replace=False
-            )
+            maybe = classify_unknown(unknown)
+            return DiffResult(changes=True, replaces=list(maybe.replaces), delete_before_replace=False)
         # The one change model: the catalog's reviewer diff asks the same question.
         change = classify(
             spec_from_props(olds),

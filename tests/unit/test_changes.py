@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pulumi_tiktok_audiences.changes import classify
+from pulumi_tiktok_audiences.changes import classify, classify_unknown
 from pulumi_tiktok_audiences.lookalike import ReadinessOptions
 from pulumi_tiktok_audiences.spec import AudienceSpec
 
@@ -96,3 +96,9 @@ def test_what_tiktok_fixes_at_creation_replaces_with_a_reason(
     change = classify(spec(), spec(name="Renamed too", **other))
     assert (change.kind, change.replaces, change.reasons) == ("replace", replaces, (reason,))
     assert change.name == ("Cart abandoners", "Renamed too")  # shown inside the replacement
+
+
+def test_values_not_known_yet_may_replace_only_through_fields_tiktok_fixes() -> None:
+    assert classify_unknown({"name"}).kind == "update"
+    maybe = classify_unknown({"name", "include", "app_ids"})
+    assert (maybe.kind, maybe.replaces) == ("replace", ("app_ids", "include"))
