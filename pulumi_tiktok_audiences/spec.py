@@ -473,9 +473,10 @@ class AudienceSpec(StrictModel):
         ]
         if self.match == "all" and len(self.include) > 1:
             message = (
-                "match='all' (people who did every include event) cannot be created: TikTok's API "
+                'match "all" (people who did every include event) cannot be created: '
+                "TikTok's API "
                 f"combines rules with {' or '.join(c.RULE_SET_OPERATORS)} only, so people who did ALL "
-                "of these events are not expressible. Use match='any' for people who did any of them, "
+                'of these events are not expressible. Use match "any" for people who did any of them, '
                 "or narrow the audience the supported way: include one event and exclude the other "
                 "(e.g. include ADD_TO_CART and exclude PURCHASE for cart abandoners)."
             )

@@ -57,7 +57,7 @@ EXPECTED = [
     ("lookback: 14", "audiences.cart.include[0].lookback", "allowed fields: event, lookback_days, app_ids"),
     ("lookback: 14", "audiences.cart.include[0].lookback_days", "lookback_days is required"),
     ("retention_in_days: 400", "audiences.expiring.retention_in_days", "1 to 365 days"),
-    ("match: all", "audiences.both.match", "Use match='any'"),
+    ("match: all", "audiences.both.match", 'Use match "any"'),
     ("prd:", "audiences.typo.stacks.prd", "did you mean 'prod'? declared: dev, prod"),
 ]
 

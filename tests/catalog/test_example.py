@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.catalog import resolve_catalog, resolve_text
-from pulumi_tiktok_audiences.emulator import DEFAULT_TOKEN, Clock, Emulator, RunningServer
+from pulumi_tiktok_audiences.emulator import DEFAULT_TOKEN, Emulator, RunningServer
 from pulumi_tiktok_audiences.settings import ENDPOINT_KEY, TOKEN_KEY
 from tests.harness.engine import Engine
 from tests.harness.host import REPO_ROOT
@@ -87,18 +84,6 @@ def test_the_workflow_validates_previews_every_stack_deploys_and_promotes() -> N
     assert prod["needs"] == "deploy-dev"
     assert prod["environment"] == "prod"  # required reviewers on this environment are the approval
     assert "TIKTOK_ACCESS_TOKEN" in _pulumi(prod)["env"]
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(clock=Clock(datetime(2025, 1, 1, tzinfo=UTC).timestamp(), frozen=True)) as instance:
-        yield instance
-
-
-@pytest.fixture(scope="module")
-def server(emulator: Emulator) -> Iterator[RunningServer]:
-    with emulator.serve(port=0) as running:
-        yield running
 
 
 def engine(project: Path, server: RunningServer, stack: str) -> Engine:

@@ -6,8 +6,6 @@ The policy pack's verdict on the same example (nothing reported) is in tests/pol
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ from click.testing import CliRunner
 from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.catalog import resolve_catalog
 from pulumi_tiktok_audiences.cli import main
-from pulumi_tiktok_audiences.emulator import DEFAULT_TOKEN, Clock, Emulator, RunningServer
+from pulumi_tiktok_audiences.emulator import DEFAULT_TOKEN, Emulator, RunningServer
 from pulumi_tiktok_audiences.settings import ENDPOINT_KEY, TOKEN_KEY
 from pulumi_tiktok_audiences.spec import AppEvent, Purpose
 from tests.harness.engine import Engine
@@ -64,18 +62,6 @@ def test_validate_strict_passes(stack: str | None) -> None:
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "warning" not in result.output.lower()
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(clock=Clock(datetime(2025, 1, 1, tzinfo=UTC).timestamp(), frozen=True)) as instance:
-        yield instance
-
-
-@pytest.fixture(scope="module")
-def server(emulator: Emulator) -> Iterator[RunningServer]:
-    with emulator.serve(port=0) as running:
-        yield running
 
 
 def test_its_program_deploys_each_stack_and_a_second_up_changes_nothing(

@@ -230,7 +230,7 @@ CHECK_FAILURES: list[tuple[str, dict[str, Any], str, list[str]]] = [
         "match-all-two-rules",
         {"match": "all", "include": TWO_RULES},
         "match",
-        ["match='all'", "OR only", "exclude the other"],
+        ['match "all"', "OR only", "exclude the other"],
     ),
     ("missing-app-ids", {"app_ids": None}, "include[0].app_ids", ["no app ids", "app_ids"]),
     ("missing-advertiser", {"advertiser_id": None}, "advertiser_id", [ADVERTISER_KEY]),
