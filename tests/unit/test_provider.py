@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -701,3 +702,26 @@ def test_an_audience_listed_before_creating_is_not_a_lost_answer(
     new_id, _ = create(provider, name="old audience of a replacement")
     assert new_id != old
     assert emulator.request_counts()[constants.PATH_RULE_CREATE] == 1 + 2  # the old one; lost, then re-sent
+
+
+def test_an_existing_equal_audience_is_named_not_taken_and_others_are_not_named(
+    provider: AppActivity, tiktok: TikTokClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before creating, the provider names the audiences already there with the declared name and
+    rules (an orphan, or the old audience of a replacement), and only those; it takes none."""
+    spec = spec_from_props(checked(provider, name="look-alike"))
+    equal = tiktok.create_rule_audience(spec.to_create_payload())
+    other_rules = spec_from_props(checked(provider, name="look-alike", include=[rule("LOGIN", 3)]))
+    different = tiktok.create_rule_audience(other_rules.to_create_payload())
+    other_name = tiktok.create_rule_audience(spec.model_copy(update={"name": "other"}).to_create_payload())
+
+    with caplog.at_level(logging.WARNING, logger="pulumi_tiktok_audiences.recovery"):
+        new_id, _ = create(provider, name="look-alike")
+
+    assert new_id not in {equal, different, other_name}
+    warnings = [r.getMessage() for r in caplog.records if r.name == "pulumi_tiktok_audiences.recovery"]
+    assert len(warnings) == 1
+    assert f"Advertiser {DEFAULT_ADVERTISER_ID} already has an audience" in warnings[0]
+    assert f"{equal} ('look-alike')" in warnings[0]
+    assert different not in warnings[0]
+    assert other_name not in warnings[0]
