@@ -140,28 +140,20 @@ _ADOPT_FIELD: Final[dict[str, Any]] = {
     )
 }
 
+
+def _option(description: str) -> tuple[Any, Any]:
+    """A true/false option that, left out, leaves the program's default."""
+    return bool | None, Field(default=None, strict=True, description=description)
+
+
 _OPTION_FIELDS: Final[dict[str, Any]] = {
-    "protect": (
-        bool | None,
-        Field(
-            default=None,
-            strict=True,
-            description=(
-                "Pulumi's protect option: `pulumi up` then refuses to delete or replace the audience "
-                "(set it to false first, in a change of its own or with the replacement)."
-            ),
-        ),
+    "protect": _option(
+        "Pulumi's protect option: `pulumi up` then refuses to delete or replace the audience "
+        "(set it to false first, in a change of its own or with the replacement)."
     ),
-    "wait_until_targetable": (
-        bool | None,
-        Field(
-            default=None,
-            strict=True,
-            description=(
-                "Make `pulumi up` wait, when it creates the audience, until TikTok has calculated it "
-                "and it reaches the 1,000 users ad groups need (default: false)."
-            ),
-        ),
+    "wait_until_targetable": _option(
+        "Make `pulumi up` wait, when it creates the audience, until TikTok has calculated it "
+        "and it reaches the 1,000 users ad groups need (default: false)."
     ),
 }
 """Per audience, or per audience under its ``stacks.<stack>`` (which wins)."""

@@ -16,18 +16,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
 import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 from pulumi.runtime.proto import provider_pb2
 
-from pulumi_tiktok_audiences.catalog import diff_catalogs, load_catalog, resolve_text
+from pulumi_tiktok_audiences.catalog import diff_catalogs, resolve_text
 from pulumi_tiktok_audiences.emulator import DEFAULT_TOKEN
 from pulumi_tiktok_audiences.settings import ENDPOINT_KEY, TOKEN_KEY
 from pulumi_tiktok_audiences.spec import AppEvent
+from tests.catalog.helpers import declared
 from tests.harness.host import ProviderHost, secret
 
 APPS = ["6400000001", "6400000002", "6400000003"]
@@ -50,7 +49,7 @@ MUTATIONS = [
     "sub-type",
     "auto-refresh",
 ]
-PROJECT = "catalog-change-model"
+PROJECT = "catalog-test"  # as helpers.declared runs the program
 TYPE = "pulumi-python:dynamic/tiktok:AppActivityAudience"
 
 
@@ -132,33 +131,6 @@ def _mutate(draw: st.DrawFn, mutation: str, key: str, entry: dict[str, Any]) -> 
     return key
 
 
-class Recorder(Mocks):
-    """The inputs each resource is declared with, as the engine receives them from the program."""
-
-    def __init__(self) -> None:
-        self.inputs: dict[str, dict[str, Any]] = {}
-
-    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        self.inputs[args.name] = dict(args.inputs)
-        return f"{args.name}-id", dict(args.inputs)
-
-    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
-
-
-def declared(path: Path) -> dict[str, dict[str, Any]]:
-    """What the catalog's program sends for each audience."""
-    recorder = Recorder()
-    pulumi.runtime.set_mocks(recorder, project=PROJECT, stack="dev", preview=False)
-
-    @pulumi.runtime.test
-    def program() -> None:
-        load_catalog(path, "dev")
-
-    program()
-    return recorder.inputs
-
-
 def urn(key: str) -> str:
     return f"urn:pulumi:dev::{PROJECT}::{TYPE}::{key}"
 
@@ -201,7 +173,7 @@ def test_the_diff_classifies_each_audience_as_the_providers_diff_does(
     assume(not base.problems and not head.problems)  # a mutation may make an audience always empty
     (base_path := tmp_path / "base.yaml").write_text(base_text)
     (head_path := tmp_path / "head.yaml").write_text(head_text)
-    olds, news = declared(base_path), declared(head_path)
+    olds, news = declared(base_path, "dev"), declared(head_path, "dev")
 
     (diff,) = diff_catalogs(base, head)
     said = {change.key: change.kind for change in diff.changes} | dict.fromkeys(diff.unchanged, "same")

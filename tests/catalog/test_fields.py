@@ -12,10 +12,10 @@ from typing import Any
 import pulumi
 import pytest
 from click.testing import CliRunner
-from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
-from pulumi_tiktok_audiences.catalog import load_catalog, resolve_text
+from pulumi_tiktok_audiences.catalog import resolve_text
 from pulumi_tiktok_audiences.cli import main
+from tests.catalog.helpers import declared
 
 CATALOG = """\
 advertiser_id: "111"
@@ -96,27 +96,11 @@ def test_explain_shows_the_options(tmp_path: Path) -> None:
     assert (dev["cart-abandoners"]["protect"], prod["cart-abandoners"]["protect"]) == (False, True)
 
 
-class Recorder(Mocks):
-    """Records each resource's inputs and options as the program registers them."""
-
-    def __init__(self) -> None:
-        self.inputs: dict[str, dict[str, Any]] = {}
-
-    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        self.inputs[args.name] = dict(args.inputs)
-        return f"{args.name}-id", dict(args.inputs)
-
-    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
-
-
 def test_load_catalog_declares_aliases_protect_and_waiting(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "audiences.yaml"
     path.write_text(CATALOG)
-    recorder = Recorder()
-    pulumi.runtime.set_mocks(recorder, project="catalog-test", stack="prod", preview=False)
     seen: dict[str, pulumi.ResourceOptions] = {}
     original = pulumi.CustomResource.__init__
 
@@ -127,12 +111,8 @@ def test_load_catalog_declares_aliases_protect_and_waiting(
         original(self, t, name, props, opts, **kw)
 
     monkeypatch.setattr(pulumi.CustomResource, "__init__", spy)
-
-    @pulumi.runtime.test
-    def program() -> None:
-        load_catalog(path, opts=pulumi.ResourceOptions(protect=False, aliases=[pulumi.Alias(project="p")]))
-
-    program()
+    program_opts = pulumi.ResourceOptions(protect=False, aliases=[pulumi.Alias(project="p")])
+    inputs = declared(path, "prod", opts=program_opts)
     carts, buyers = seen["cart-abandoners"], seen["buyers"]
     assert carts.protect is True  # the stack's protect: true wins over the program's opts
     program_alias, *catalog_aliases = carts.aliases or []
@@ -140,8 +120,8 @@ def test_load_catalog_declares_aliases_protect_and_waiting(
     assert program_alias.project == "p"
     assert buyers.protect is False  # not set in the catalog: the program's opts stand
     assert len(buyers.aliases or []) == 1
-    assert recorder.inputs["cart-abandoners"]["wait_until_targetable"] is True
-    assert recorder.inputs["buyers"]["wait_until_targetable"] is True
+    assert inputs["cart-abandoners"]["wait_until_targetable"] is True
+    assert inputs["buyers"]["wait_until_targetable"] is True
 
 
 TRACKED = """\
