@@ -48,12 +48,19 @@ def test_the_yaml_quick_start_is_a_valid_catalog_with_the_four_seed_segments() -
     assert resolved.problems == ()
     dev = resolved.audiences["dev"]
     assert sorted(dev) == [
-        "active-no-recent-purchase",
         "cart-abandoners",
         "installed-not-launched",
         "lapsed-purchasers",
+        "recent-purchasers",
     ]
     assert {a.spec.advertiser_id for a in resolved.audiences["prod"].values()} == {"7000000000000000002"}
+
+
+def test_the_yaml_quick_start_is_the_seed_segments_example() -> None:
+    readme = resolve_text(_block(_section("Quick start: a YAML catalog"), "yaml"), "README.md")
+    example = ROOT / "examples" / "seed-segments" / "audiences.yaml"
+    seed = resolve_text(example.read_text(encoding="utf-8"), str(example))
+    assert readme.audiences == seed.audiences
 
 
 def test_the_explain_line_the_readme_quotes_is_what_explain_says() -> None:
