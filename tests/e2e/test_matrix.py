@@ -555,9 +555,12 @@ def made_by(emulator: Emulator, op: PendingOperation) -> str | None:
 
 
 @pytest.mark.parametrize("stack", params(), indirect=True)
-def test_crash_after_a_create_then_import_pending_creates(
+def test_crash_after_a_create_then_import_pending_creates_records_nothing(
     stack: tuple[Target, Path, Engine], emulator: Emulator
 ) -> None:
+    """`refresh --import-pending-creates` as the engine source does it (issue 17): the operation
+    becomes `importing` and the refresh's snapshot write drops it; nothing records the resource,
+    so the next up creates it again (the recovery that holds is `pending --repair-to`)."""
     target, _, engine = stack
     with pytest.raises(InterruptedDeploymentError):
         engine.up(crash=Crash("create", target.subject))
@@ -565,15 +568,15 @@ def test_crash_after_a_create_then_import_pending_creates(
     imports = [(urn, made) for urn, made in found.items() if made is not None]
     subject = next(urn for urn in found if urn.endswith(f"::{target.subject}"))
 
-    engine.refresh(import_pending_creates=imports, clear_pending_creates=True)
+    engine.refresh(import_pending_creates=imports)
+    assert (engine.pending_operations, subject in engine.state) == ([], False)
     result = engine.up()
 
-    assert engine.pending_operations == []
-    assert (engine.state[subject].id, result.steps[subject]) == (found[subject], "same")
-    assert_invariants(engine, emulator)
+    assert result.steps[subject] == "create"
 
 
 SECRET_INPUTS = {AUDIENCE: "app_ids", SHARE: "shared_advertiser_ids"}
+SECRET_CONFIG = {AUDIENCE: "tiktok-matrix:appId", SHARE: "tiktok-matrix:sisterAdvertiserId"}
 
 
 @pytest.mark.parametrize(
@@ -596,6 +599,9 @@ def test_secret_input_never_stored_in_plain_text(
         return dataclasses.replace(reg, inputs={**reg.inputs, key: secret(reg.inputs[key]), **carrier})
 
     edit_registrations(engine, target.subject, hide)
+    # The value comes from stack config, which the default provider's inputs hold whole (target.go
+    # GetPackageConfig): a user keeping it secret sets that config secret too.
+    engine.secret_keys |= {SECRET_CONFIG[target.subject_type]}
     engine.up()
 
     state = subject_state(engine, target)
@@ -693,10 +699,11 @@ def test_share_whose_reshare_fails_after_its_cancel(
         engine.up()
 
     assert SISTER not in shared_with(emulator, old.outputs["audience_id"]), "the cancel ran first"
+    assert subject_state(engine, target).pending_replacement, "deleted, kept until replaced (step.go)"
     result = engine.up()
 
     new = subject_state(engine, target)
-    assert result.steps[new.urn] == "create"
+    assert (result.steps[new.urn], new.pending_replacement) == ("replace", False)
     assert new.outputs["audience_id"] == engine.resource("buyers").id
     assert SISTER in shared_with(emulator, new.outputs["audience_id"])
     assert_invariants(engine, emulator)

@@ -149,16 +149,19 @@ class Deployment:
         """The checkpoint as ``pulumi stack export`` prints it."""
         return self._engine().export()
 
-    def refresh(self, command: list[str] | None = None, *, clear_pending_creates: bool = False) -> None:
-        """``pulumi refresh`` with the ``--import-pending-creates URN --import-pending-creates ID ...``
-        pairs of ``command`` (the line `tiktok-audiences pending` prints), as the CLI reads them."""
-        values = [command[i + 1] for i, arg in enumerate(command or []) if arg == "--import-pending-creates"]
+    def stack_import(self, document: dict[str, Any]) -> list[str]:
+        """``pulumi stack import`` of ``document``; the warnings it printed."""
         engine = self._engine()
         try:
-            engine.refresh(
-                import_pending_creates=zip(values[::2], values[1::2], strict=True),
-                clear_pending_creates=clear_pending_creates,
-            )
+            return engine.stack_import(document)
+        finally:
+            self._keep(engine)
+
+    def refresh(self) -> None:
+        """``pulumi refresh``."""
+        engine = self._engine()
+        try:
+            engine.refresh()
         finally:
             self._keep(engine)
 

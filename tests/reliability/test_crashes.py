@@ -3,9 +3,10 @@
 A kill switch in front of the emulator counts API requests and kills the host at the K-th one,
 either before the emulator handles it (the request never reached TikTok) or after its write
 committed (TikTok acted, nobody heard the answer). The engine keeps the state it had saved and,
-for a create in flight, a pending create. The user then follows the README: `tiktok-audiences
-pending` prints the `pulumi refresh --import-pending-creates` that records the audience, and the
-next run, with a fresh host, must converge: no duplicate, no orphan, no lost rename or delete.
+for a create in flight, a pending create. The user then follows the recovery docs: `tiktok-audiences
+pending --repair-to` writes the deployment that records the audience, `pulumi stack import` loads
+it, and the next run, with a fresh host, must converge: no duplicate, no orphan, no lost rename or
+delete.
 
 The provider no longer adopts an audience by name and rules across processes (issue 11: under the
 real engine that took the live audience of replacements, which the engine then deleted), so these
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import json
 import random
-import shlex
 import signal
 import threading
 from collections.abc import Iterable, Iterator
@@ -182,21 +182,25 @@ def test_a_host_killed_at_random_points_converges_on_the_next_run(
 
 
 def recover_pending_creates(deployment: Deployment, server: RunningServer) -> None:
-    """The README's recovery: `pulumi stack export | tiktok-audiences pending`, then run what it prints
-    (or clear a pending create whose audience was never made)."""
+    """The documented recovery (docs/operations/recovery.md): `pulumi stack export`, then
+    `tiktok-audiences pending --repair-to`, `pulumi stack import` of the file it wrote and `pulumi
+    refresh`. A pending create whose audience was never made stays pending in that file (the command
+    names it and exits 1); `stack import` drops it, which is what clearing it would do."""
     if not deployment.pending_creates:
         return
+    source = deployment.project_dir / "stack.json"
+    target = deployment.project_dir / "repaired.json"
+    source.write_text(json.dumps(deployment.export()), encoding="utf-8")
     result = CliRunner().invoke(
         main,
-        ["pending", "--endpoint", server.url],
-        input=json.dumps(deployment.export()),
+        ["pending", "--stack-file", str(source), "--repair-to", str(target), "--endpoint", server.url],
         env={TOKEN_ENV: SECRET_TOKEN},
     )
     assert SECRET_TOKEN not in result.output
-    if result.stdout.strip():
-        deployment.refresh(shlex.split(result.stdout))
-    if deployment.pending_creates:  # their audiences were never made
-        deployment.refresh(clear_pending_creates=True)
+    assert result.exit_code in (0, 1), result.output
+    deployment.stack_import(json.loads(target.read_text(encoding="utf-8")))
+    deployment.refresh()
+    assert not deployment.pending_creates
 
 
 def _requests_of_a_clean_deployment(

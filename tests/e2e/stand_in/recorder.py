@@ -49,8 +49,13 @@ def _outputs(props: dict[str, Any]) -> dict[str, Any]:
 class RecorderProvider(pulumi.dynamic.ResourceProvider):
     serialize_as_secret_always = False
 
+    def configure(self, req: pulumi.dynamic.ConfigureRequest) -> None:
+        _record("configure", {"token": req.config.get("token")}, time.monotonic())
+
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.CheckResult:
-        _record("check", news, time.monotonic())
+        started = time.monotonic()
+        time.sleep(float(news.get("check_sleep", 0)))
+        _record("check", news, started)
         return pulumi.dynamic.CheckResult(news, [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
@@ -66,6 +71,8 @@ class RecorderProvider(pulumi.dynamic.ResourceProvider):
         started = time.monotonic()
         time.sleep(float(props.get("sleep", 0)))
         _record("create", props, started)
+        if props.get("fail"):
+            raise RuntimeError(f"{props['name']}: refused")
         return pulumi.dynamic.CreateResult(f"{props['name']}-{time.monotonic_ns()}", _outputs(props))
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.UpdateResult:
@@ -73,12 +80,20 @@ class RecorderProvider(pulumi.dynamic.ResourceProvider):
         return pulumi.dynamic.UpdateResult(_outputs(news))
 
     def read(self, id_: str, props: dict[str, Any]) -> pulumi.dynamic.ReadResult:
+        """Gone when ``gone-<name>`` exists; ``drift-<name>`` holds a value changed outside."""
         _record("read", props, time.monotonic())
         gone = (Path.cwd() / f"gone-{props.get('name')}").exists()
+        drift = Path.cwd() / f"drift-{props.get('name')}"
+        if drift.exists():
+            drifted = {**props, "value": json.loads(drift.read_text(encoding="utf-8"))}
+            inputs = {k: v for k, v in drifted.items() if k != "derived"}
+            return pulumi.dynamic.ReadResult(id_, _outputs(drifted), inputs)
         return pulumi.dynamic.ReadResult("" if gone else id_, props)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         _record("delete", props, time.monotonic())
+        if props.get("fail_delete"):
+            raise RuntimeError(f"{props['name']}: delete refused")
 
 
 class Recorded(pulumi.dynamic.Resource, module="test", name="Recorded"):
