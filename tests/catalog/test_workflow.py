@@ -1,4 +1,5 @@
-"""The PR workflow example: linted by actionlint and audited by zizmor, and its requirements install.
+"""The example workflows (pr-workflow, agency): linted by actionlint and audited by zizmor, and the
+PR workflow's requirements install.
 
 Both tools come with the dev extra; without them the tests are skipped, saying why.
 """
@@ -15,7 +16,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "pr-workflow"
-WORKFLOW = EXAMPLE / ".github" / "workflows" / "audiences.yml"
+WORKFLOWS = [
+    EXAMPLE / ".github" / "workflows" / "audiences.yml",
+    ROOT / "examples" / "agency" / ".github" / "workflows" / "agency.yml",
+]
 
 
 def _tool(name: str) -> str:
@@ -25,16 +29,18 @@ def _tool(name: str) -> str:
     return found
 
 
-def test_actionlint_finds_nothing() -> None:
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)
+def test_actionlint_finds_nothing(workflow: Path) -> None:
     """Syntax, expressions, shell scripts (shellcheck when present) and deprecated action runtimes."""
-    result = subprocess.run([_tool("actionlint"), str(WORKFLOW)], capture_output=True, text=True, check=False)
+    result = subprocess.run([_tool("actionlint"), str(workflow)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_zizmor_finds_nothing() -> None:
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)
+def test_zizmor_finds_nothing(workflow: Path) -> None:
     """Security audits offline: pinned actions, no persisted credentials, minimal permissions, injection."""
     result = subprocess.run(
-        [_tool("zizmor"), "--offline", "--format", "json", str(WORKFLOW)],
+        [_tool("zizmor"), "--offline", "--format", "json", str(workflow)],
         capture_output=True,
         text=True,
         check=False,

@@ -61,10 +61,11 @@ def checked_inputs(inputs: dict[str, Any], config: dict[str, str], project: str)
     return {**result.inputs, PROVIDER_KEY: inputs[PROVIDER_KEY]}
 
 
-def preview(project_dir: Path, stack: str) -> list[Resource]:
-    """The resources of ``pulumi preview`` of the project on ``stack``, as the engine sees them."""
+def preview(project_dir: Path, stack: str, config: dict[str, str] | None = None) -> list[Resource]:
+    """The resources of ``pulumi preview`` of the project on ``stack``, as the engine sees them;
+    ``config``: the stack's config where no ``Pulumi.<stack>.yaml`` holds it."""
     project = project_name(project_dir)
-    config = stack_config(project_dir, stack)
+    config = stack_config(project_dir, stack) if config is None else config
     mocks = _Mocks()
     monitor = _Monitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=True, monitor=monitor)

@@ -10,6 +10,7 @@ import pytest
 
 from pulumi_tiktok_audiences.emulator import Clock, Emulator
 from pulumi_tiktok_audiences.policies import AUDIENCE_TYPE
+from tests.agency.example import AGENCY_DIR, agency
 from tests.e2e.conftest import START
 from tests.e2e.programs import AD_GROUP
 from tests.harness.host import REPO_ROOT
@@ -35,7 +36,8 @@ SEED = EXAMPLES / "seed-segments"
 
 
 def test_every_example_is_covered() -> None:
-    assert {path for path, _ in PROGRAMS} == {REPO_ROOT, *(p for p in EXAMPLES.iterdir() if p.is_dir())}
+    covered = {AGENCY_DIR, *(path for path, _ in PROGRAMS)}  # agency: below
+    assert covered == {REPO_ROOT, *(p for p in EXAMPLES.iterdir() if p.is_dir())}
 
 
 @pytest.mark.parametrize(
@@ -62,6 +64,19 @@ def test_program_passes_the_default_configuration(
     assert {d.policy for d in diagnostics} == reminders
     if stack == "prod":
         assert len([d for d in diagnostics if d.policy == "protect-in-production"]) == len(resources)
+
+
+def test_every_agency_account_passes_the_default_configuration(analyzer_for: AnalyzerFor) -> None:
+    """The agency's stacks get their config from accounts.yaml (agency.stack_config), not a file."""
+    analyzer = analyzer_for("agency")
+    analyzer.configure()
+    for account in agency.load_accounts(AGENCY_DIR / "accounts.yaml"):
+        resources = preview(AGENCY_DIR, account.name, agency.stack_config(account))
+        assert len(resources) == len(account.audiences)
+
+        diagnostics = [d for r in resources for d in analyzer.analyze(r)] + analyzer.analyze_stack(resources)
+
+        assert diagnostics == [], account.name
 
 
 def test_a_catalog_program_is_advised_in_yaml(analyzer_for: AnalyzerFor) -> None:
