@@ -51,7 +51,7 @@ class StackResult:
     stack: str
     ok: bool
     changes: Mapping[str, int] = field(default_factory=dict)
-    """Resources per operation (create, update, same, delete, replace ...), the stack itself left out."""
+    """Resources per operation (create, update, same, delete, replace ...), the stack resource left out."""
     seconds: float = 0.0
     error: str = ""
 
@@ -128,23 +128,31 @@ def failure_reason(diagnostics: Sequence[str], output: str) -> str:
     return (errors or lines or ["the Pulumi CLI failed without saying why"])[-1]
 
 
-def changes_of(summary: Mapping[Any, int] | None) -> dict[str, int]:
-    """An Automation API change summary as plain op -> count (its keys may be ``OpType`` members)."""
-    return {str(getattr(op, "value", op)): count for op, count in (summary or {}).items()}
+def changes_of(summary: Mapping[Any, int] | None, stack_op: str | None = None) -> dict[str, int]:
+    """An Automation API change summary as plain op -> count (its keys may be ``OpType`` members),
+    without the stack resource itself (counted under ``stack_op``)."""
+    changes = {str(getattr(op, "value", op)): count for op, count in (summary or {}).items()}
+    if stack_op is not None and changes.get(stack_op, 0) > 0:
+        changes[stack_op] -= 1
+    return {op: count for op, count in changes.items() if count}
 
 
 class Steps:
-    """A stack's engine events as its progress line, and the error diagnostics it reported."""
+    """A stack's engine events as its progress line, the error diagnostics it reported, and the
+    operation on the stack resource itself (Pulumi's change summary counts it with the audiences)."""
 
     def __init__(self, report: Report) -> None:
         self.report = report
         self.done = 0
         self.errors: list[str] = []
+        self.stack_op: str | None = None
 
     def __call__(self, event: auto.EngineEvent) -> None:
         if event.resource_pre_event is not None:
             meta = event.resource_pre_event.metadata
-            if meta.type != STACK_TYPE:
+            if meta.type == STACK_TYPE:
+                self.stack_op = str(meta.op.value)
+            else:
                 self.report(f"{self.done} done, {meta.op.value} {meta.urn.rsplit('::', 1)[-1]}")
         elif event.res_outputs_event is not None:
             self.done += 1
@@ -174,16 +182,17 @@ class AutomationRunner:
             target.set_all_config(
                 {key: auto.ConfigValue(v) for key, v in agency.stack_config(account).items()}
             )
+            summary: Mapping[Any, int] | None
             if self.preview_only:
-                changes = changes_of(target.preview(on_event=steps, color="never").change_summary)
+                summary = target.preview(on_event=steps, color="never").change_summary
             else:
-                changes = changes_of(target.up(on_event=steps, color="never").summary.resource_changes)
+                summary = target.up(on_event=steps, color="never").summary.resource_changes
         except auto.CommandError as exc:
             seconds = time.monotonic() - started
             return StackResult(
                 account, stack, ok=False, seconds=seconds, error=failure_reason(steps.errors, str(exc))
             )
-        changes.pop(STACK_TYPE, None)
+        changes = changes_of(summary, steps.stack_op)
         return StackResult(account, stack, ok=True, changes=changes, seconds=time.monotonic() - started)
 
 

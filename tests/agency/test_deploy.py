@@ -164,11 +164,15 @@ def test_the_failure_reason_is_one_line_a_person_can_act_on(
     assert deploy.failure_reason(diagnostics, output) == reason
 
 
-def test_change_summaries_become_plain_counts() -> None:
-    summary = {auto.OpType.CREATE: 2, "same": 1}
+def test_change_summaries_become_plain_counts_without_the_stack_resource() -> None:
+    first_up = {auto.OpType.CREATE: 4}  # three audiences and the stack
+    again = {auto.OpType.SAME: 3, "update": 1}
 
-    assert deploy.changes_of(summary) == {"create": 2, "same": 1}
-    assert deploy.changes_of(None) == {}
+    assert deploy.changes_of(first_up, "create") == {"create": 3}
+    assert deploy.changes_of(again, "same") == {"same": 2, "update": 1}
+    assert deploy.changes_of({"same": 1}, "same") == {}
+    assert deploy.changes_of({"create": 2}) == {"create": 2}
+    assert deploy.changes_of(None, "create") == {}
 
 
 def _event(**fields: object) -> auto.EngineEvent:
@@ -195,3 +199,4 @@ def test_steps_report_the_current_step_and_collect_error_diagnostics() -> None:
 
     assert lines == ["0 done, create lapsed-purchasers", "1 done, same cart-abandoners"]
     assert steps.errors == ["no such app"]
+    assert steps.stack_op == "create"
