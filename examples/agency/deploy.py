@@ -41,6 +41,7 @@ from rich.table import Table
 
 HERE = Path(__file__).resolve().parent
 STACK_TYPE = "pulumi:pulumi:Stack"
+LOG_WIDTH = 200
 
 
 @dataclass(frozen=True)
@@ -82,9 +83,12 @@ def run_all(
             progress.remove_task(task)
             progress.advance(overall)
 
-    with ThreadPoolExecutor(max_workers=k, thread_name_prefix="stack") as pool:
+    pool = ThreadPoolExecutor(max_workers=k, thread_name_prefix="stack")
+    try:
         futures = [pool.submit(one, account, stack) for account, stack in jobs]
         return [future.result() for future in futures]
+    finally:  # on Ctrl-C no further stack starts; the running ones end as the CLI ends them
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def summary_table(results: Sequence[StackResult], *, preview_only: bool) -> Table:
@@ -220,7 +224,10 @@ def main(accounts_file: Path, k: int, stack_prefix: str, preview_only: bool) -> 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=Console(stderr=True)) as progress:
         results = run_all(jobs, k, AutomationRunner(HERE, preview_only), progress)
-    Console().print(summary_table(results, preview_only=preview_only))
+    # Not a terminal (a CI log, a file): wide enough for one line per stack, the reason included.
+    Console(width=None if sys.stdout.isatty() else LOG_WIDTH).print(
+        summary_table(results, preview_only=preview_only)
+    )
     sys.exit(exit_status(results))
 
 

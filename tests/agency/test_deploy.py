@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import io
 import threading
+from pathlib import Path
+from typing import ClassVar
 
 import pulumi.automation as auto
 import pytest
+from click.testing import CliRunner
 from rich.console import Console
 from rich.progress import Progress
 
@@ -200,3 +203,86 @@ def test_steps_report_the_current_step_and_collect_error_diagnostics() -> None:
     assert lines == ["0 done, create lapsed-purchasers", "1 done, same cart-abandoners"]
     assert steps.errors == ["no such app"]
     assert steps.stack_op == "create"
+
+
+class FakeRunner:
+    """Stands in for the Automation API runner: ``globex-games`` fails, the others create."""
+
+    calls: ClassVar[list[tuple[str, bool]]] = []
+
+    def __init__(self, work_dir: object, preview_only: bool) -> None:
+        self.preview_only = preview_only
+
+    def __call__(self, account: agency.Account, stack: str, report: deploy.Report) -> deploy.StackResult:
+        FakeRunner.calls.append((stack, self.preview_only))
+        if account.name == "globex-games":
+            return deploy.StackResult(account, stack, ok=False, error="TikTok refused it")
+        return deploy.StackResult(account, stack, ok=True, changes={"create": len(account.audiences)})
+
+
+@pytest.fixture
+def fake_runner(monkeypatch: pytest.MonkeyPatch) -> type[FakeRunner]:
+    FakeRunner.calls = []
+    monkeypatch.setattr(deploy, "AutomationRunner", FakeRunner)
+    return FakeRunner
+
+
+def test_the_command_runs_every_account_prints_the_table_and_fails_when_one_failed(
+    fake_runner: type[FakeRunner],
+) -> None:
+    result = CliRunner().invoke(deploy.main, ["-k", "2", "--stack-prefix", "ag-", "--preview-only"])
+
+    assert result.exit_code == 1, result.output
+    assert sorted(fake_runner.calls) == [
+        ("ag-acme-shoes", True),
+        ("ag-globex-games", True),
+        ("ag-initech-fitness", True),
+    ]
+    assert "Preview (nothing changed)" in result.stdout
+    assert "2 of 3 stacks ok, 1 FAILED" in result.stdout
+    (row,) = [line for line in result.stdout.splitlines() if "globex-games" in line]
+    assert "FAILED" in row
+    assert "TikTok refused it" in row  # a log keeps each stack on one line
+
+
+def test_the_command_exits_zero_when_every_stack_went_through(
+    fake_runner: type[FakeRunner], tmp_path: Path
+) -> None:
+    accounts = tmp_path / "accounts.yaml"
+    accounts.write_text("accounts:\n  - {name: one, advertiser_id: 5, app_ids: [6]}\n", encoding="utf-8")
+
+    result = CliRunner().invoke(deploy.main, ["--accounts", str(accounts)])
+
+    assert result.exit_code == 0, result.output
+    assert fake_runner.calls == [("one", False)]
+    assert "1 of 1 stacks ok" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "says"),
+    [
+        (["--stack-prefix", "a b-"], 1, "change --stack-prefix"),
+        (["-k", "0"], 2, "Invalid value for '-k'"),
+    ],
+)
+def test_the_command_refuses_bad_options_before_running_anything(
+    fake_runner: type[FakeRunner], args: list[str], status: int, says: str
+) -> None:
+    result = CliRunner().invoke(deploy.main, args)
+
+    assert result.exit_code == status
+    assert says in result.output
+    assert fake_runner.calls == []
+
+
+def test_the_command_refuses_an_accounts_file_with_problems(
+    fake_runner: type[FakeRunner], tmp_path: Path
+) -> None:
+    accounts = tmp_path / "accounts.yaml"
+    accounts.write_text("accounts:\n  - {name: one, advertiser_id: x, app_ids: [6]}\n", encoding="utf-8")
+
+    result = CliRunner().invoke(deploy.main, ["--accounts", str(accounts)])
+
+    assert result.exit_code == 1
+    assert f"{accounts}: accounts[0].advertiser_id: an advertiser id must be" in result.output
+    assert fake_runner.calls == []
