@@ -102,7 +102,12 @@ class AuthenticationError(TikTokApiError):
             constants.CODE_INVALID_ACCESS_TOKEN,
         }
     )
-    hint = "Check the configured access token: it may be expired or revoked; re-authorise the app"
+    # refresh and destroy rebuild the provider from the config saved in state (reference §9.8).
+    hint = (
+        "Check the configured access token: it may be expired or revoked; re-authorise the app. "
+        "`pulumi refresh` and `pulumi destroy` use the token saved by the last `pulumi up`: after "
+        "changing it in the stack config, run `pulumi up` first (or pass --run-program)"
+    )
 
 
 class PermissionDeniedError(TikTokApiError):

@@ -297,11 +297,13 @@ def delete_audience(
     connected: tuple[TikTokClient, AudienceCache], advertiser_id: str, audience_id: str, name: object
 ) -> None:
     """Delete an audience; one that is already gone counts as deleted."""
-    from pulumi_tiktok_audiences.client import StillProcessingError, TikTokApiError
+    from pulumi_tiktok_audiences.client import AuthenticationError, StillProcessingError, TikTokApiError
 
     client, audiences = connected
     try:
         client.delete_audiences(advertiser_id, [audience_id])
+    except AuthenticationError:
+        raise  # the token, not the audience: looking the audience up would fail the same way
     except StillProcessingError as exc:
         raise OperationError(
             f"Deleting audience {audience_id} ({name!r}): {exc}. It stays in the stack until then."

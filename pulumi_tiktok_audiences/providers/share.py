@@ -102,12 +102,14 @@ class ShareProvider(AudienceProvider):
 
     def _cancel(self, advertiser_id: str, audience_id: str, advertiser_ids: list[str]) -> None:
         """Cancel each share; one already cancelled (or an audience already deleted) is done."""
-        from pulumi_tiktok_audiences.client import TikTokApiError
+        from pulumi_tiktok_audiences.client import AuthenticationError, TikTokApiError
 
         client, audiences = self._connected()
         for index, shared_id in enumerate(advertiser_ids):
             try:
                 client.cancel_share(advertiser_id, audience_id, shared_id)
+            except AuthenticationError:
+                raise  # the token, not the share: reading the share log would fail the same way
             except TikTokApiError as exc:
                 if not self._still_shared(client, audiences, advertiser_id, audience_id, shared_id):
                     continue

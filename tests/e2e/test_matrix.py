@@ -23,8 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
+from pydantic import SecretStr
 
 from pulumi_tiktok_audiences import constants
+from pulumi_tiktok_audiences.cli import main
 from pulumi_tiktok_audiences.emulator import (
     DEFAULT_SEED,
     DEFAULT_TOKEN,
@@ -32,6 +35,7 @@ from pulumi_tiktok_audiences.emulator import (
     Clock,
     Emulator,
     PopulationConfig,
+    RunningServer,
     Seed,
 )
 from tests.e2e.conftest import START, EngineFor
@@ -42,11 +46,13 @@ from tests.e2e.programs import (
     PROMOTION,
     ROOT,
     SINGLE,
+    TOKEN_KEY,
     Edit,
     Program,
     apply,
     writes,
 )
+from tests.harness.checkpoint import validate_deployment
 from tests.harness.engine import (
     Crash,
     Engine,
@@ -707,3 +713,267 @@ def test_share_whose_reshare_fails_after_its_cancel(
     assert new.outputs["audience_id"] == engine.resource("buyers").id
     assert SISTER in shared_with(emulator, new.outputs["audience_id"])
     assert_invariants(engine, emulator)
+
+
+EXTRA = Edit(
+    "extra",
+    '    pulumi.export("audience_id", audience.audience_id)',
+    '    AppActivityAudience("extra", name="Extra buyers", app_ids=[app_id],'
+    " include=[EventRule(event=AppEvent.PURCHASE, lookback_days=90)])\n"
+    '    pulumi.export("audience_id", audience.audience_id)',
+)
+"""A second audience for the single-audience example (no dependents: its recovery is its own)."""
+
+
+def _without(edit: Edit) -> Edit:
+    return Edit(edit.audience, edit.new, edit.old)
+
+
+def repair_with_the_cli(engine: Engine, server_url: str, workdir: Path) -> dict[str, Any]:
+    """`pulumi stack export` to a file, `tiktok-audiences pending --repair-to`, `pulumi stack import`:
+    the documented recovery (docs/operations/recovery.md), the import done by the test engine."""
+    source, target = workdir / "stack.json", workdir / "repaired.json"
+    exported = engine.stack_export()
+    source.write_text(json.dumps(exported), encoding="utf-8")
+    result = CliRunner().invoke(
+        main,
+        ["pending", "--stack-file", str(source), "--repair-to", str(target), "--stack", engine.stack],
+        env={"TIKTOK_ACCESS_TOKEN": DEFAULT_TOKEN, "TIKTOK_ENDPOINT": server_url},
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"pulumi stack import --file {target} --stack {engine.stack}",
+        f"pulumi refresh --yes --stack {engine.stack}",
+    ]
+    assert json.loads(source.read_text(encoding="utf-8")) == exported, "the export is never written"
+    text = target.read_text(encoding="utf-8")
+    assert DEFAULT_TOKEN not in text
+    assert DEFAULT_TOKEN not in result.output
+    repaired: dict[str, Any] = json.loads(text)
+    validate_deployment(repaired, stack=engine.stack)
+    engine.stack_import(repaired)
+    return repaired
+
+
+def test_crash_during_a_replacement_repaired_with_repair_to(
+    tmp_path: Path, engine_for: EngineFor, emulator: Emulator, server: RunningServer
+) -> None:
+    """Issue 17's "done when": two pending creates, one of them a replacement's, repaired by one
+    command into a deployment `pulumi stack import` accepts; the next `pulumi up` creates nothing and
+    deletes only the replaced audience."""
+    workdir = SINGLE.copy_to(tmp_path / "repair")
+    engine = engine_for(SINGLE, workdir)
+    deploy(engine)
+    old = engine.resource("lapsed-purchasers")
+    apply(EXTRA, workdir)
+    with pytest.raises(InterruptedDeploymentError):  # killed once TikTok made "extra"
+        engine.up(skip_preview=True, crash=Crash("create", "extra"))
+    apply(_without(EXTRA), workdir)  # so that the next run cannot create it again
+    apply(SINGLE.rule_change, workdir)
+    with pytest.raises(InterruptedDeploymentError):  # killed once TikTok made the replacement
+        engine.up(skip_preview=True, crash=Crash("create", "lapsed-purchasers"))
+    assert sorted(op.resource.name for op in engine.pending_operations) == ["extra", "lapsed-purchasers"]
+    apply(EXTRA, workdir)
+
+    repaired = repair_with_the_cli(engine, server.url, workdir)
+
+    states = [r for r in repaired["deployment"]["resources"] if r["urn"] == old.urn]
+    assert [s.get("delete", False) for s in states] == [False, True]
+    assert engine.pending_operations == []
+    emulator.reset_request_counts()
+    calls = len(engine.calls)
+    result = engine.up()
+    assert set(result.steps.values()) == {"same"}
+    steps = [(c.op, c.urn, c.id) for c in engine.calls[calls:] if c.op in ("create", "delete")]
+    assert steps == [("delete", old.urn, old.id)]  # the step list keys by URN: the calls tell both
+    assert old.id not in live_audiences(emulator)
+    assert writes(emulator)[constants.PATH_RULE_CREATE] == 0
+    assert_invariants(engine, emulator)
+
+
+@pytest.mark.parametrize("stack", [p for p in params() if p.id in ("app-activity", "share")], indirect=True)
+def test_crash_during_an_update(stack: tuple[Target, Path, Engine], emulator: Emulator) -> None:
+    """Killed after TikTok applied an update: the checkpoint's pending update is dropped at the next
+    snapshot write (only pending creates survive) and that run applies the update again."""
+    target, workdir, engine = stack
+    deploy(engine)
+    apply(target.rename, workdir)
+    with pytest.raises(InterruptedDeploymentError):
+        engine.up(skip_preview=True, crash=Crash("update", target.subject))
+    assert [op.type for op in engine.pending_operations] == ["updating"]
+
+    result = engine.up()
+
+    state = subject_state(engine, target)
+    assert result.steps[state.urn] == "update"
+    assert engine.pending_operations == []
+    if kind(state.type) != SHARE:
+        assert live_audiences(emulator)[state.id]["name"] == state.outputs["name"]
+    assert_invariants(engine, emulator)
+
+
+@pytest.mark.parametrize("stack", [p for p in params() if p.id in ("app-activity", "share")], indirect=True)
+def test_crash_during_a_delete(stack: tuple[Target, Path, Engine], emulator: Emulator) -> None:
+    """Killed after TikTok deleted a replaced resource: it stays in the checkpoint, marked for deletion
+    (a share, replaced delete-before-replace, waits for its replacement); the next run deletes or
+    replaces it again, and deleting what is already gone counts as done."""
+    target, workdir, engine = stack
+    deploy(engine)
+    old = subject_state(engine, target)
+    apply(target.rule_change, workdir)
+    with pytest.raises(InterruptedDeploymentError):
+        engine.up(skip_preview=True, crash=Crash("delete", target.subject))
+    assert [op.type for op in engine.pending_operations] == ["deleting"]
+
+    engine.up()
+
+    new = subject_state(engine, target)
+    assert new.id != old.id
+    assert engine.pending_operations == []
+    if kind(old.type) != SHARE:
+        assert old.id not in live_audiences(emulator)
+    assert_invariants(engine, emulator)
+
+
+def test_delete_before_replace_of_a_source_with_a_lookalike_and_a_share(
+    tmp_path: Path, engine_for: EngineFor, emulator: Emulator
+) -> None:
+    """A source audience replaced delete-before-replace: its lookalike and the lookalike's share would
+    be replaced with it, so the engine deletes them first (share, lookalike, source), then creates all
+    three again in dependency order."""
+    target = MATRIX["app-activity"]
+    workdir = target.program.copy_to(tmp_path / "dbr")
+    engine = engine_for(target.program, workdir)
+    edit_registrations(engine, "buyers", lambda reg: dataclasses.replace(reg, delete_before_replace=True))
+    deploy(engine)
+    before = {name: engine.resource(name).id for name in target.program.audiences}
+    apply(target.rule_change, workdir)
+    calls = len(engine.calls)
+
+    result = engine.up()
+
+    order = [(c.op, c.urn.rsplit("::", 1)[1]) for c in engine.calls[calls:] if c.op in ("create", "delete")]
+    assert order == [
+        ("delete", "buyers-share"),
+        ("delete", "buyers-lookalike"),
+        ("delete", "buyers"),
+        ("create", "buyers"),
+        ("create", "buyers-lookalike"),
+        ("create", "buyers-share"),
+    ]
+    assert set(result.steps.values()) == {"replace"}
+    assert set(before.values()).isdisjoint(live_audiences(emulator))
+    assert_invariants(engine, emulator)
+
+
+def test_targeted_replace_of_a_source_audience(
+    tmp_path: Path, engine_for: EngineFor, emulator: Emulator
+) -> None:
+    """`pulumi up --target` of a source whose rules changed: the untargeted lookalike and share keep
+    the old audience until a full `pulumi up` moves them; nothing is lost on the way."""
+    target = MATRIX["app-activity"]
+    workdir = target.program.copy_to(tmp_path / "target")
+    engine = engine_for(target.program, workdir)
+    deploy(engine)
+    old = engine.resource("buyers")
+    apply(target.rule_change, workdir)
+
+    result = engine.up(targets=["buyers"])
+
+    assert result.steps[old.urn] == "replace"
+    assert engine.resource("buyers-lookalike").outputs["source_audience_id"] == old.id
+    assert_invariants(engine, emulator)
+    engine.up()
+    assert engine.resource("buyers-lookalike").outputs["source_audience_id"] == engine.resource("buyers").id
+    assert old.id not in live_audiences(emulator)
+    assert_invariants(engine, emulator)
+
+
+@pytest.mark.parametrize(
+    "stack", [p for p in params() if p.id in ("app-activity", "lookalike")], indirect=True
+)
+def test_up_with_refresh_restores_an_out_of_band_rename(
+    stack: tuple[Target, Path, Engine], emulator: Emulator
+) -> None:
+    """`pulumi up --refresh`: the refresh (in the update's own provider process) sees the rename made in
+    Ads Manager, and the update renames the audience back in place."""
+    target, _, engine = stack
+    deploy(engine)
+    out_of_band(emulator, engine, target, delete=False)
+    calls = len(engine.calls)
+
+    result = engine.up(refresh=True)
+
+    state = subject_state(engine, target)
+    assert result.steps[state.urn] == "update"
+    assert live_audiences(emulator)[state.id]["name"] == state.outputs["name"] != OUT_OF_BAND_NAME
+    reads = {c.host for c in engine.calls[calls:] if c.op == "read"}
+    updates = {c.host for c in engine.calls[calls:] if c.op == "update"}
+    assert len(reads) == 1
+    assert reads == updates, "the refresh and the update share one provider process"
+    assert_invariants(engine, emulator)
+
+
+ROTATED_TOKEN = "rotated-emulator-token"  # a local test token
+
+
+class Revocation:
+    """WSGI middleware: requests with a revoked token reach the emulator with an unknown one (40105)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.revoked: set[str] = set()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("HTTP_ACCESS_TOKEN") in self.revoked:
+            environ = {**environ, "HTTP_ACCESS_TOKEN": "revoked"}
+        return self.app(environ, start_response)
+
+
+@pytest.fixture
+def rotating(tmp_path: Path) -> Iterator[tuple[Emulator, Engine, Revocation]]:
+    """The matrix program against an emulator that knows the stack's token and its successor."""
+    grants = tuple(
+        DEFAULT_SEED.tokens[0].model_copy(update={"token": SecretStr(token)})
+        for token in (DEFAULT_TOKEN, ROTATED_TOKEN)
+    )
+    seed = Seed(
+        tokens=grants,
+        advertisers=DEFAULT_SEED.advertisers,
+        population=PopulationConfig(calculating_seconds=0, growth_seconds=0),
+    )
+    program = MATRIX["app-activity"].program
+    with Emulator(clock=Clock(START, frozen=True), seed=seed) as instance:
+        revocation = Revocation(instance.wsgi_app)
+        with RunningServer(revocation, "127.0.0.1", 0) as server:
+            engine = program.engine(program.copy_to(tmp_path / "rotating"), f"http://127.0.0.1:{server.port}")
+            yield instance, engine, revocation
+            logs = "\n".join(engine.host_logs)
+            assert DEFAULT_TOKEN not in logs
+            assert ROTATED_TOKEN not in logs
+
+
+def test_token_rotated_in_config_then_refresh_and_destroy(
+    rotating: tuple[Emulator, Engine, Revocation],
+) -> None:
+    """`pulumi refresh` and `pulumi destroy` configure the provider from the config saved at the last
+    update: after a rotation that revoked the old token they fail until a `pulumi up` saves the new one,
+    and the error says so."""
+    emulator, engine, revocation = rotating
+    deploy(engine)
+    engine.config[TOKEN_KEY] = ROTATED_TOKEN
+    revocation.revoked.add(DEFAULT_TOKEN)
+
+    with pytest.raises((EngineError, HostError), match="run `pulumi up` first"):
+        engine.refresh()
+    with pytest.raises((EngineError, HostError), match="run `pulumi up` first"):
+        engine.destroy()
+    assert_invariants(engine, emulator)
+
+    result = engine.up()  # the new token, saved for what follows
+    assert set(result.steps.values()) == {"same"}
+    engine.refresh()
+    engine.destroy()
+
+    assert engine.state == {}
+    assert live_audiences(emulator) == {}
