@@ -90,6 +90,11 @@ class Scalar:
             return f"`{self.text}`: no sign here; write {meant}"
         return f"`{self.text}` is read by YAML 1.1 as {self.read_as()}; write {meant}"
 
+    def key_fix(self) -> str:
+        """What is wrong with this text as a mapping key (stack names, audience keys, app ids are text)."""
+        read = f"YAML{' 1.1' if self.yaml11_only() else ''} as {self.read_as()}"
+        return f'the key `{self.text}` is read by {read}, not as text; write it in quotes: "{self.text}":'
+
     def text_fix(self, loc: Loc) -> str:
         """How to write the text meant, for a field that takes text."""
         key = f"{loc[-1]}: " if loc and isinstance(loc[-1], str) else ""
@@ -124,6 +129,8 @@ class Document:
     lines: dict[Loc, int] = field(default_factory=dict)
     scalars: dict[Loc, Scalar] = field(default_factory=dict)
     """Unquoted values YAML did not read as text, by location (see :class:`Scalar`)."""
+    keys: dict[Loc, Scalar] = field(default_factory=dict)
+    """Unquoted mapping keys YAML did not read as text (``off:``, ``0x1E:``), by the location they name."""
     problems: list[Problem] = field(default_factory=list)
     nodes: int = 0
 
@@ -137,6 +144,11 @@ class Document:
 
     def problem(self, loc: Loc, message: str, severity: Literal["error", "warning"] = "error") -> Problem:
         return Problem(self.file, self.line(loc), property_path(loc), message, severity)
+
+    def key_problem(self, loc: Loc) -> Problem:
+        """The key at ``loc`` is not text: named as written (``stacks.off``; pydantic says ``stacks[0]``)."""
+        key = self.keys[loc]
+        return Problem(self.file, self.line(loc), property_path((*loc[:-1], key.text)), key.key_fix())
 
 
 def decode(data: bytes, file: str) -> str | Problem:
@@ -313,6 +325,8 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, loc: Loc, doc: Document, wi
                 doc.problems.append(Problem(doc.file, line, property_path(where), message))
                 continue
             doc.lines[where] = line
+            if not key_node.style and (not isinstance(key, str) or key.lower() in _BOOL_WORDS):
+                doc.keys[where] = Scalar(key_node.value, key)
             result[key] = _build(loader, value_node, where, doc, within)
         return result
     if isinstance(node, yaml.SequenceNode):

@@ -571,23 +571,27 @@ class _Resolver:
                 (), "a catalog is a YAML mapping with an 'audiences' mapping (see `tiktok-audiences schema`)"
             )
             return None
-        failed: set[str] = set()
+        failed: set[int | str] = set()
         reported: set[Loc] = set()
         try:
             validated = Catalog.model_validate(data).model_dump(exclude_unset=True)
         except ValidationError as exc:
             for error in exc.errors():
                 loc = tuple(error["loc"])
+                key = self.doc.keys.get(loc[:-1]) if loc[-1:] == ("[key]",) else None
                 if loc[-1:] == ("[key]",):
                     loc = loc[:-1]
                 failed.add(self._audience_of(loc))
                 reported.add(loc)
-                self._add(loc, _readable(error, self.doc.scalars.get(loc)))
+                if key is not None:
+                    self.problems.append((self.doc.key_problem(loc), None))
+                else:
+                    self._add(loc, _readable(error, self.doc.scalars.get(loc)))
             validated = {}
             if "" not in failed:
                 rest = {
                     **data,
-                    "audiences": {k: v for k, v in data["audiences"].items() if str(k) not in failed},
+                    "audiences": {k: v for k, v in data["audiences"].items() if k not in failed},
                 }
                 validated = Catalog.model_validate(rest).model_dump(
                     exclude_unset=True
@@ -600,14 +604,19 @@ class _Resolver:
         return {**validated, "audiences": {k: v for k, v in audiences.items() if k not in failed}}
 
     @staticmethod
-    def _audience_of(loc: Loc) -> str:
-        """The key of the audience ``loc`` is in; "" outside any one audience (then nothing resolves)."""
-        return str(loc[1]) if loc[:1] == ("audiences",) and len(loc) >= 2 else ""
+    def _audience_of(loc: Loc) -> int | str:
+        """The key of the audience ``loc`` is in, as YAML read it (``yes:`` is True, which pydantic
+        names 1: equal, so either finds it); "" outside any one audience (then nothing resolves)."""
+        return loc[1] if loc[:1] == ("audiences",) and len(loc) >= 2 else ""
 
     def _yaml11_values(self, validated: dict[str, Any], reported: set[Loc]) -> list[Loc]:
         """Refuse unquoted values only YAML 1.1 reads so (``030`` octal, ``0x1E``, ``+30``, ``no`` as
         false where text goes) that no other problem names; their locations."""
         found = []
+        for loc, key in self.doc.keys.items():
+            if loc not in reported and key.yaml11_only():  # text keys were refused by their type
+                self.problems.append((self.doc.key_problem(loc), None))
+                found.append(loc)
         for loc, scalar in self.doc.scalars.items():
             if loc in reported or not scalar.yaml11_only():
                 continue

@@ -203,3 +203,57 @@ def test_syntax_errors_name_the_line_of_the_mistake_in_plain_words(
     text: str, line: int, message: str
 ) -> None:
     assert messages(text) == [f"audiences.yaml:{line}: YAML syntax error: {message}"]
+
+
+KEYED = 'advertiser_id: "111"\napp_ids: ["11"]\nstacks:\n  {stack}: {{}}\naudiences:\n  {key}:\n' + (
+    "    name: Buyers\n    include: [{{event: PURCHASE, lookback_days: 3}}]\n"
+    "    stacks: {{{override}: {{protect: true}}}}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("where", "word", "line", "path", "read_as"),
+    [
+        ("stack", "off", 4, "stacks.off", "YAML 1.1 as false"),
+        ("key", "yes", 6, "audiences.yes", "YAML 1.1 as true"),
+        ("key", "0x1E", 6, "audiences.0x1E", "YAML 1.1 as hexadecimal 30"),
+        ("key", "123", 6, "audiences.123", "YAML as the number 123"),
+        ("override", "on", 9, "audiences.a.stacks.on", "YAML 1.1 as true"),
+    ],
+)
+def test_a_key_yaml_reads_as_something_else_is_refused_with_the_quoted_form(
+    where: str, word: str, line: int, path: str, read_as: str
+) -> None:
+    """Stack names and audience keys are text: `off:` is a stack YAML 1.1 names false, and an audience
+    keyed `yes:` once stopped validation with pydantic's own text."""
+    keys = {"stack": "dev", "key": "a", "override": "dev"} | {where: word}
+    found = messages(KEYED.format(**keys))
+    expected = (
+        f"audiences.yaml:{line}: {path}: the key `{word}` is read by {read_as}, not as text; "
+        f'write it in quotes: "{word}":'
+    )
+    assert expected in found, found
+    assert not any("[key]" in message or "got True" in message or "got False" in message for message in found)
+
+
+def test_an_app_id_key_only_yaml_1_1_reads_as_a_number_is_refused() -> None:
+    """`0x1E:` under tracked_events was app "30" without a word (and `036:` then a duplicate of it)."""
+    text = (
+        'advertiser_id: "111"\napp_ids: ["30"]\ntracked_events: {0x1E: [PURCHASE]}\naudiences:\n'
+        "  a: {name: Buyers, include: [{event: PURCHASE, lookback_days: 3}]}\n"
+    )
+    resolved = resolve(text)
+    assert [str(p) for p in resolved.problems] == [
+        "audiences.yaml:3: tracked_events.0x1E: the key `0x1E` is read by YAML 1.1 as hexadecimal 30, "
+        'not as text; write it in quotes: "0x1E":'
+    ]
+    assert not any(resolved.audiences.values())  # not deployed with app "30"
+
+
+def test_an_audience_keyed_yes_is_reported_and_the_others_still_resolve() -> None:
+    text = KEYED.format(stack="dev", key="yes", override="dev") + (
+        "  b: {name: Lapsed, include: [{event: PURCHASE, lookback_days: 30}]}\n"
+    )
+    resolved = resolve(text)
+    assert len(resolved.problems) == 1
+    assert list(resolved.audiences["dev"]) == ["b"]
