@@ -977,3 +977,43 @@ def test_token_rotated_in_config_then_refresh_and_destroy(
 
     assert engine.state == {}
     assert live_audiences(emulator) == {}
+
+
+COMPONENT = Program(
+    key="component",
+    source=REPO_ROOT / "tests" / "e2e" / "component",
+    audiences=("campaign-buyers", "campaign-lookalike", "campaign-share"),
+    rename=Edit(
+        "campaign",
+        'AudienceGroup("campaign")',
+        'AudienceGroup("spring", opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name="campaign")]))',
+    ),
+    rule_change=Edit("campaign-buyers", "lookback_days=30", "lookback_days=60"),
+)
+
+
+def test_parent_component_renamed_with_an_alias(
+    tmp_path: Path, engine_for: EngineFor, emulator: Emulator
+) -> None:
+    """Renaming a component with an alias renames its children too (their names derive from it); the
+    SDK gives each child the alias its parent's implies, so every audience and share stays as it is."""
+    workdir = COMPONENT.copy_to(tmp_path / COMPONENT.key)
+    engine = engine_for(COMPONENT, workdir)
+    deploy(engine)
+    before = {s.name.split("-", 1)[1]: s.id for s in engine.state.values() if s.custom}
+    apply(COMPONENT.rename, workdir)
+    emulator.reset_request_counts()
+
+    result = engine.up()
+
+    after = {s.name.split("-", 1)[1]: s.id for s in engine.state.values() if s.custom}
+    assert after == before
+    assert {s.name for s in engine.state.values()} == {
+        "spring",
+        "spring-buyers",
+        "spring-lookalike",
+        "spring-share",
+    }
+    assert set(result.steps.values()) == {"same"}
+    assert writes(emulator) == NO_WRITES
+    assert_invariants(engine, emulator)

@@ -46,7 +46,8 @@ Each behaviour imitates the engine source named beside it (pulumi/pulumi at 1b59
   ``GenerateDeletes``, deployment_executor.go ``checkTargets``);
 * a resource found under none of its URN or ``aliases`` in the state is created; the old URN
   is then deleted at the end like any resource the program no longer declares
-  (``getOldResource``, ``GenerateDeletes``);
+  (``getOldResource``, ``GenerateDeletes``); a child of a parent found under an alias is also
+  looked for under the aliases the parent's implies (``generateAliases``, ``inheritedChildAlias``);
 * deletes run dependents first, in parallel by antichains (``ScheduleDeletes``); a protected
   resource refuses deletion (the others go on), a ``retain_on_delete`` one and one
   ``deleted_with`` a resource deleted in the same run leave the state with no Delete call
@@ -787,12 +788,33 @@ class Engine:
             if goal.urn in run.registered:
                 raise EngineError(f"Duplicate resource URN {goal.urn!r}")
             run.registered.add(goal.urn)
-            for urn in (goal.urn, *goal.aliases):
+            for urn in (goal.urn, *goal.aliases, *self._inherited_aliases(run, goal)):
                 old = self.state.get(urn)
                 if old is not None and urn not in run.claimed:
                     run.claimed.add(urn)
+                    if urn != goal.urn:
+                        run.aliased[goal.urn] = urn
                     return old
             return None
+
+    def _inherited_aliases(self, run: _Run, goal: Registration) -> list[str]:
+        """The aliases a child gets from its parent's (step_generator.go ``generateAliases``, the
+        parent's half): when the parent was found under an alias, the child is looked for under that
+        parent, with the alias's name in place of the parent's at the start of its own name
+        (``inheritedChildAlias``), for its URN and each of its aliases."""
+        parent_alias = run.aliased.get(goal.parent)
+        if parent_alias is None:
+            return []
+        parent_name = goal.parent.split("::", 3)[3]
+        alias_name = parent_alias.split("::", 3)[3]
+        qualified = parent_alias.split("::")[2]
+        found = []
+        for urn in (goal.urn, *goal.aliases):
+            type_, name = urn.split("::")[2].rsplit("$", 1)[-1], urn.split("::", 3)[3]
+            if name.startswith(parent_name):
+                name = alias_name + name[len(parent_name) :]
+            found.append(f"urn:pulumi:{self.stack}::{self.project}::{qualified}${type_}::{name}")
+        return found
 
     @contextmanager
     def _step_generator(self) -> Iterator[None]:
@@ -1294,6 +1316,8 @@ class _Run:
     olds: set[str] = field(default_factory=set)
     registered: set[str] = field(default_factory=set)
     claimed: set[str] = field(default_factory=set)
+    aliased: dict[str, str] = field(default_factory=dict)
+    """The old URN each resource was found under, when an alias (the step generator's ``aliases``)."""
     replaced: set[str] = field(default_factory=set)
     recreate: set[str] = field(default_factory=set)
     deletes: set[str] = field(default_factory=set)
