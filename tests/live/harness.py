@@ -77,9 +77,9 @@ running the suite on one account at the same time do not delete each other's aud
 
 SANDBOX_REFUSAL: Final = (
     "The live suite does not run against TikTok's sandbox: the sandbox serves no audience endpoints "
-    "(/dmp/...) nor /app/list/, which answer 40008 or 40014 there (reference §7.1), so no test could "
-    "pass. Run it against a production ad account set aside for tests, with a token scoped to it "
-    "(docs/operations/live-tests.md)."
+    "(/dmp/...) nor /app/list/, which answer 40008 or 40014 there (TikTok's sandbox documentation), "
+    "so no test could pass. Run it against a production ad account set aside for tests, with a token "
+    "scoped to it (docs/operations/live-tests.md)."
 )
 CREATE_ENDPOINTS: Final = frozenset(
     {

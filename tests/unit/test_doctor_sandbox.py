@@ -32,4 +32,5 @@ def test_on_the_sandbox_the_advertiser_check_says_it_serves_no_audience_endpoint
     assert advertiser["status"] == "fail"
     assert "sandbox serves no audience endpoints (/dmp/...) nor /app/list/" in advertiser["detail"]
     assert "[40014]" in advertiser["detail"]
+    assert "reference §" not in advertiser["detail"]  # the project's notes, which users do not have
     assert "production ad account" in advertiser["fix"]
