@@ -33,6 +33,7 @@ from pulumi_tiktok_audiences.cli import main
 from pulumi_tiktok_audiences.emulator import Emulator, RunningServer
 from pulumi_tiktok_audiences.settings import TOKEN_ENV
 from tests.harness.host import ProviderHost
+from tests.harness.waiting import GENEROUS_SECONDS
 from tests.reliability.helpers import (
     SECRET_TOKEN,
     Declared,
@@ -68,11 +69,12 @@ class KillSwitch:
         self._in_flight = 0
         self._idle = threading.Condition(self._lock)
 
-    def settle(self, timeout: float = 10.0) -> None:
+    def settle(self, timeout: float = GENEROUS_SECONDS) -> None:
         """Wait until the requests a killed host left in flight are handled, as TikTok finishes them
         long before a person runs the recovery; a create committed later is README's known limit."""
         with self._idle:
-            self._idle.wait_for(lambda: self._in_flight == 0, timeout=timeout)
+            settled = self._idle.wait_for(lambda: self._in_flight == 0, timeout=timeout)
+        assert settled, f"requests of the killed host still in flight after {timeout:g} s"
 
     def arm(self, host: ProviderHost, at: int, *, after: bool) -> None:
         with self._lock:
