@@ -298,6 +298,21 @@ def test_import_pending_creates_drops_the_operation_and_the_next_up_creates_agai
     assert creates_and_deletes(stand_in) == [("create", "a")], "the audience is made a second time"
 
 
+def test_clear_pending_creates_drops_them_and_keeps_the_state(stand_in: StandIn) -> None:
+    stand_in.declare({"a": {"props": {"value": 1}}})
+    stand_in.engine.up(skip_preview=True)
+    stand_in.declare({"a": {"props": {"value": 1}}, "b": {"props": {"value": 1}}})
+    with pytest.raises(InterruptedDeploymentError):
+        stand_in.engine.up(skip_preview=True, crash=Crash("create", "b"))
+    stand_in.engine.refresh()
+    assert [op.type for op in stand_in.engine.pending_operations] == ["creating"], "creates survive"
+
+    stand_in.engine.refresh(clear_pending_creates=True)
+
+    assert stand_in.engine.pending_operations == []
+    assert [s.name for s in stand_in.engine.state.values()] == ["a"]
+
+
 def test_pending_updates_and_deletes_are_dropped_at_the_next_snapshot_write(stand_in: StandIn) -> None:
     stand_in.declare({"a": {"props": {"value": 1}}, "b": {"props": {"value": 1}}})
     stand_in.engine.up(skip_preview=True)
