@@ -7,7 +7,8 @@ the engine drives it, eight requests in flight) against the emulator served over
     .venv/bin/python -m bench.run            # prints the machine, then metric | measured | target | ok
 
 Exit status 1 when a target is missed. Not part of the test suite: the figures depend on the
-machine; the README's "Performance" section holds the latest ones.
+machine; docs/how-it-works/benchmarks.md holds the latest ones. The rate-limit scenarios (stacks of
+one developer app sharing TikTok's tier) are ``bench/ratelimit.py``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -37,25 +37,22 @@ from pulumi.runtime.proto import provider_pb2  # noqa: E402
 
 from bench.noop import NoOp  # noqa: E402
 from pulumi_tiktok_audiences import constants  # noqa: E402
-from pulumi_tiktok_audiences.client import RetryPolicy, TikTokClient, TikTokError  # noqa: E402
 from pulumi_tiktok_audiences.emulator import (  # noqa: E402
     DEFAULT_ADVERTISER_ID,
     DEFAULT_APP_ID,
+    DEFAULT_BUSINESS_CENTER_ID,
     DEFAULT_SEED,
     DEFAULT_TOKEN,
     SECOND_ADVERTISER_ID,
-    THIRD_ADVERTISER_ID,
+    AdvertiserSeed,
     Emulator,
     PopulationConfig,
     RunningServer,
     Seed,
-    TokenSeed,
 )
 from pulumi_tiktok_audiences.provider import AppActivity, props_from_spec  # noqa: E402
-from pulumi_tiktok_audiences.ratestore import MemoryStore  # noqa: E402
-from pulumi_tiktok_audiences.settings import ENDPOINT_KEY, RATE_KEY, TIER_KEY, TOKEN_KEY  # noqa: E402
+from pulumi_tiktok_audiences.settings import ENDPOINT_KEY, RATE_KEY, TOKEN_KEY  # noqa: E402
 from pulumi_tiktok_audiences.spec import AudienceSpec  # noqa: E402
-from pulumi_tiktok_audiences.throttle import Budget, Pacing  # noqa: E402
 from tests.harness.bulk import add_audiences, stack_outputs  # noqa: E402
 from tests.harness.host import HostError, ProviderHost, encode, secret  # noqa: E402
 
@@ -64,8 +61,7 @@ TYPE = "pulumi-python:dynamic/tiktok:AppActivityAudience"
 PROVIDER_KEY = "__provider"
 BLOB = serialize_provider(AppActivity())
 IN_FLIGHT = 8  # requests the benchmark keeps in flight; the host serves 4 at a time
-OTHER_TOOL_TOKEN = "another-tool-of-the-same-developer-app"  # noqa: S105 - a local bench token
-OTHER_TOOL_SHARE = 0.3  # of the tier's quota, used by another tool while the deployment runs
+AGENCY_ADVERTISERS = [f"70000000000{index:05d}" for index in range(1, 21)]  # 20 ad accounts of one stack
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -119,13 +115,25 @@ def start_host(server: RunningServer, **config: str) -> ProviderHost:
 # --- scenarios ------------------------------------------------------------------------------------
 
 
-def bench_stack(emulator: Emulator, server: RunningServer, n: int) -> list[Row]:
-    """Preview, refresh and memory for ``n`` audiences of one advertiser, then host overhead."""
-    names = [f"bench audience {i:04d}" for i in range(n)]
-    spec = spec_for(DEFAULT_ADVERTISER_ID, names[0])
-    ids = add_audiences(emulator, spec, names)
-    outs = [{**o, PROVIDER_KEY: BLOB} for o in stack_outputs(spec, ids, names)]
-    inputs = [{**props_from_spec(spec.model_copy(update={"name": m})), PROVIDER_KEY: BLOB} for m in names]
+def bench_stack(
+    emulator: Emulator, server: RunningServer, advertisers: list[str], per_account: int, overhead: bool
+) -> list[Row]:
+    """Preview, refresh and memory for ``per_account`` audiences in each of ``advertisers``, in one stack
+    (one host); then, with ``overhead``, the host's overhead per operation."""
+    n = len(advertisers) * per_account
+    label = f"{n:,} ({len(advertisers)} ad account{'s' if len(advertisers) > 1 else ''})"
+    names: list[str] = []
+    ids: list[str] = []
+    outs: list[dict[str, Any]] = []
+    inputs: list[dict[str, Any]] = []
+    for advertiser in advertisers:
+        mine = [f"bench audience {advertiser[-4:]} {i:04d}" for i in range(per_account)]
+        spec = spec_for(advertiser, mine[0])
+        made = add_audiences(emulator, spec, mine)
+        names += mine
+        ids += made
+        outs += [{**o, PROVIDER_KEY: BLOB} for o in stack_outputs(spec, made, mine)]
+        inputs += [{**props_from_spec(spec.model_copy(update={"name": m})), PROVIDER_KEY: BLOB} for m in mine]
     rows: list[Row] = []
     with start_host(server) as host:
         emulator.reset_request_counts()
@@ -138,7 +146,7 @@ def bench_stack(emulator: Emulator, server: RunningServer, n: int) -> list[Row]:
 
         parallel(preview, range(n))
         calls = api_calls(emulator)
-        rows.append(Row(f"preview / no-change up of {n:,}: API calls", str(calls), "0", calls == 0))
+        rows.append(Row(f"preview / no-change up of {label}: API calls", str(calls), "0", calls == 0))
 
         emulator.reset_request_counts()
         start = time.perf_counter()
@@ -147,15 +155,14 @@ def bench_stack(emulator: Emulator, server: RunningServer, n: int) -> list[Row]:
         for i, (read_id, props, _) in enumerate(results):
             assert read_id == ids[i], (read_id, ids[i])
             assert props["name"] == names[i], (props.get("name"), names[i])
-        limit = math.ceil(n / 100) + 1
+        limit = len(advertisers) * (math.ceil(per_account / 100) + 1)
         calls = api_calls(emulator)
-        rows.append(
-            Row(f"refresh of {n:,} (one advertiser): API calls", str(calls), f"<= {limit}", calls <= limit)
-        )
-        rows.append(Row(f"refresh of {n:,}: wall time", f"{elapsed:.2f} s", "-", None))
+        rows.append(Row(f"refresh of {label}: API calls", str(calls), f"<= {limit}", calls <= limit))
+        rows.append(Row(f"refresh of {label}: wall time", f"{elapsed:.2f} s", "-", None))
         rss = peak_rss_mb(host.process.pid)
-        rows.append(Row(f"host peak RSS, check+diff+read of {n:,}", f"{rss:.0f} MB", "< 150 MB", rss < 150))
-        rows.extend(bench_overhead(host, inputs[0], outs[0], ids[0]))
+        rows.append(Row(f"host peak RSS, check+diff+read of {label}", f"{rss:.0f} MB", "< 150 MB", rss < 150))
+        if overhead:
+            rows.extend(bench_overhead(host, inputs[0], outs[0], ids[0]))
     return rows
 
 
@@ -228,78 +235,6 @@ def bench_creates(
     ]
 
 
-def bench_tier(emulator: Emulator, server: RunningServer, n: int, tier_name: str) -> list[Row]:
-    """``n`` creates through the host on the emulator enforcing ``tier_name`` (per second, minute and
-    day, per developer app), the provider at its default pacing for that tier, while another tool
-    of the same app spends 30% of the quota, in real time."""
-    tier = constants.RATE_TIERS[tier_name]
-    names = [f"bench tier create {i:04d}" for i in range(n)]
-    inputs = [{**props_from_spec(spec_for(THIRD_ADVERTISER_ID, m)), PROVIDER_KEY: BLOB} for m in names]
-    failures: list[str] = []
-    other_failures: list[str] = []
-    other_calls = [0]
-    done = threading.Event()
-
-    def create(i: int) -> None:
-        try:
-            host.create(urn(names[i]), inputs[i])
-        except HostError as error:
-            failures.append(error.details[:200])
-
-    def other_tool() -> None:
-        """Reads at up to 30% of the tier, evenly, on a budget of its own (another tool's)."""
-        share = Pacing(min(tier.per_second, tier.per_minute / 60) * OTHER_TOOL_SHARE)
-        retry = RetryPolicy(max_attempts=1)  # a refusal is counted, not retried
-        pacer = Budget(MemoryStore(), "another tool", share)
-        with TikTokClient(OTHER_TOOL_TOKEN, base_url=server.url, retry=retry, limiter=pacer) as tool:
-            while not done.is_set():
-                other_calls[0] += 1
-                try:
-                    next(tool.iter_audiences(DEFAULT_ADVERTISER_ID, page_size=1), None)  # one request
-                except TikTokError as error:
-                    other_failures.append(str(error)[:200])
-
-    with start_host(server, **{TIER_KEY: tier_name}) as host:
-        emulator.set_rate_tier(tier_name)
-        emulator.reset_request_counts()
-        other = threading.Thread(target=other_tool)
-        other.start()
-        time.sleep(2.0)  # the other tool is running when the deployment starts
-        start = time.perf_counter()
-        parallel(create, range(n))
-        elapsed = time.perf_counter() - start
-        done.set()
-        other.join()
-        suspensions = emulator.suspensions()
-        emulator.set_rate_tier(None)
-    ours = sum(emulator.request_counts().values()) - other_calls[0]
-    made = len(emulator.audiences(THIRD_ADVERTISER_ID))
-    allowed = min(tier.per_second, tier.per_minute / 60)
-    minimum = ours / (allowed * (1 - OTHER_TOOL_SHARE))
-    label = f"{n} creates, {tier_name} tier ({tier.per_second}/s, {tier.per_minute}/min), another tool at 30%"
-    return [
-        Row(
-            f"{label}: failed operations; other tool's",
-            f"{len(failures)}; {len(other_failures)}",
-            "0; 0",
-            not failures and not other_failures,
-        ),
-        Row(
-            f"{label}: suspensions (40100)",
-            ", ".join(f"{s['window']} at {s['start']}" for s in suspensions) or "0",
-            "0",
-            not suspensions,
-        ),
-        Row(f"{label}: audiences / calls", f"{made} / {ours}", f"{n} / {n + 1}", made == n and ours == n + 1),
-        Row(
-            f"{label}: wall time against the least the other 70% allow ({minimum:.1f} s)",
-            f"{elapsed:.1f} s ({elapsed / minimum:.2f} x)",
-            "<= 1.15 x",
-            elapsed <= 1.15 * minimum,
-        ),
-    ]
-
-
 def bench_import(runs: int) -> list[Row]:
     """What importing the package adds once pulumi is loaded, and what the host imports to unpickle."""
     code = (
@@ -364,31 +299,30 @@ def main() -> int:
         "--provider-rate", type=float, default=None, help="the provider's requestsPerSecond (default: rate)"
     )
     parser.add_argument("--import-runs", type=int, default=7, help="runs per import measurement")
-    parser.add_argument(
-        "--tier-creates", type=int, default=300, help="creates on a rate-limit tier, in real time (0: skip)"
-    )
-    parser.add_argument("--tier", choices=list(constants.RATE_TIERS), default="basic", help="that tier")
-    parser.add_argument("--only-tier", action="store_true", help="run the rate-limit tier scenario alone")
+    parser.add_argument("--per-account", type=int, default=400, help="audiences in each of 20 ad accounts")
     args = parser.parse_args()
     burst = args.burst if args.burst is not None else max(1, int(args.rate))
 
     print(f"Machine: {machine()}\n")
-    other_tool = TokenSeed(token=OTHER_TOOL_TOKEN, advertiser_ids=DEFAULT_SEED.tokens[0].advertiser_ids)
+    token = DEFAULT_SEED.tokens[0]
+    agency = [
+        AdvertiserSeed(
+            advertiser_id=a, business_center_id=DEFAULT_BUSINESS_CENTER_ID, app_ids=(DEFAULT_APP_ID,)
+        )
+        for a in AGENCY_ADVERTISERS
+    ]
     seed = Seed(
-        tokens=(*DEFAULT_SEED.tokens, other_tool),  # one developer app: they share its rate limits
-        advertisers=DEFAULT_SEED.advertisers,
+        tokens=(token.model_copy(update={"advertiser_ids": (*token.advertiser_ids, *AGENCY_ADVERTISERS)}),),
+        advertisers=(*DEFAULT_SEED.advertisers, *agency),
         population=PopulationConfig(calculating_seconds=0, growth_seconds=0),
     )
     rows: list[Row] = []
     with Emulator(seed=seed) as emulator, emulator.serve("127.0.0.1", 0) as server:
-        if not args.only_tier:
-            rows += bench_stack(emulator, server, args.audiences)
-            provider_rate = args.provider_rate or args.rate
-            rows += bench_creates(emulator, server, args.creates, args.rate, burst, provider_rate)
-        if args.tier_creates:
-            rows += bench_tier(emulator, server, args.tier_creates, args.tier)
-    if not args.only_tier:
-        rows += bench_import(args.import_runs)
+        rows += bench_stack(emulator, server, [DEFAULT_ADVERTISER_ID], args.audiences, overhead=True)
+        rows += bench_stack(emulator, server, AGENCY_ADVERTISERS, args.per_account, overhead=False)
+        provider_rate = args.provider_rate or args.rate
+        rows += bench_creates(emulator, server, args.creates, args.rate, burst, provider_rate)
+    rows += bench_import(args.import_runs)
     print(table(rows))
     return 0 if all(r.ok is not False for r in rows) else 1
 

@@ -39,19 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pyrate_limiter import (
-    GCRA,
-    AbstractBucket,
-    Decision,
-    InMemoryStateStore,
-    Rate,
-    RateItem,
-    RedisStateStore,
-    SQLiteBucket,
-    StateBucket,
-)
-
 if TYPE_CHECKING:
+    from pyrate_limiter import AbstractBucket
     from redis import Redis
 
 LOCAL = "local"
@@ -141,6 +130,8 @@ class RateStore(ABC):
         returns 0, or how many seconds to wait before trying again."""
         # Whole milliseconds: one more than the spacing, so that slots are never closer than it even
         # where two clock readings fall into the same millisecond.
+        from pyrate_limiter import Decision, Rate, RateItem  # imported on first use: a preview sends nothing
+
         interval = math.ceil(spacing * 1000) + 1
         now_ms = math.floor(now * 1000)
         with self._lock:
@@ -189,6 +180,8 @@ class MemoryStore(RateStore):
         self._state_lock = threading.Lock()
 
     def _bucket(self, lane: str) -> AbstractBucket:
+        from pyrate_limiter import GCRA, InMemoryStateStore, Rate, StateBucket
+
         return StateBucket([Rate(1, 1000)], GCRA(), InMemoryStateStore())
 
     def read(self, lane: str) -> LaneState:
@@ -213,10 +206,13 @@ class SQLiteStore(RateStore):
         self._db_lock = threading.Lock()
         with self._db_lock:
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # no fsync per commit: a lost second is harmless
             self._db.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_MS}")
             self._db.execute("CREATE TABLE IF NOT EXISTS lane_state (lane TEXT PRIMARY KEY, state TEXT)")
 
     def _bucket(self, lane: str) -> AbstractBucket:
+        from pyrate_limiter import Rate, SQLiteBucket
+
         bucket = SQLiteBucket.init_from_file(
             [Rate(1, 1000)], table=_table(lane), db_path=str(self.path), use_file_lock=True
         )
@@ -272,6 +268,8 @@ class RedisStore(RateStore):
         self._redis.ping()  # fail now, with the URL, rather than at the first request
 
     def _bucket(self, lane: str) -> AbstractBucket:
+        from pyrate_limiter import GCRA, Rate, RedisStateStore, StateBucket
+
         return StateBucket(
             [Rate(1, 1000)], GCRA(), RedisStateStore(self._redis, _KEY_PREFIX + "slot:" + lane)
         )

@@ -42,8 +42,9 @@ from pulumi_tiktok_audiences.ratestore import LaneState, RateStore
 
 START_SHARE = 0.5
 """The pace a fresh budget starts at, as a share of its ceiling (what was once the fixed pace)."""
-SLOW_START_GROWTH = 0.5
-"""Until TikTok first refuses, the pace grows by this share of the ceiling each second."""
+SLOW_START_GROWTH = 1.0
+"""Until TikTok first refuses, the pace grows by this share of the ceiling each second (from half to
+all of it in half a second: a fresh budget learns where others leave room from its first refusal)."""
 BETA = 0.85
 """After a per-second refusal the pace is this share of the pace at the refusal (CUBIC's beta;
 AWS uses 0.7, but its clients may be throttled often: here each refusal stops the app for a second)."""
@@ -63,6 +64,8 @@ DAY_AFTER_SECONDS = constants.QPM_SUSPENSION_SECONDS + 5.0
 """A run of refusals this long is no 5-minute suspension: the daily quota is spent."""
 RUN_GAP_SECONDS = PROBE_SECONDS + 10.0
 """Refusals further apart than this belong to separate runs."""
+LATE_CREDIT = 0.5
+"""A thread woken this share of a spacing after its slot still takes that slot (see Budget.acquire)."""
 IDLE_RESET_SECONDS = 120.0
 """A lane not used for this long starts afresh from :data:`START_SHARE` (others' use may have changed)."""
 _BUDGET_KEY = b"pulumi-tiktok-audiences rate budget v1"
@@ -158,19 +161,25 @@ class Budget:
 
         Threads of one process queue on a lock, so only one of them asks the store at a time."""
         lane = self.lane(endpoint)
+        planned: float | None = None  # the slot this thread slept for
         with self._lock(lane):
             while True:
                 now = self._clock()
                 state = self.store.read(lane)
                 if state.blocked_until > now:
                     raise SuspendedError(endpoint, state, now)
-                wait = self.store.take_slot(lane, now, 1.0 / pace_at(state, now, self.pacing.per_second))
+                spacing = 1.0 / pace_at(state, now, self.pacing.per_second)
+                # Woken late (a busy machine), claim the slot slept for, up to half a spacing back:
+                # otherwise every late wake-up would be lost from the pace for good.
+                at = now if planned is None else min(now, max(planned, now - LATE_CREDIT * spacing))
+                wait = self.store.take_slot(lane, at, spacing)
                 if wait <= 0:
                     break
-                self._sleep(wait)
-        self._sent.last = (lane, now, state)
-        self.store.update(lane, lambda s: _counted(s, now))
-        return now
+                planned = at + wait
+                self._sleep(max(0.0, planned - now))
+        self._sent.last = (lane, at, state)
+        self.store.update(lane, lambda s: _counted(s, at))
+        return at
 
     def accepted(self, endpoint: str) -> None:
         """TikTok answered the last request of this thread (any code but a rate limit): a run of
@@ -233,16 +242,17 @@ class Budget:
             until = max(until, state.blocked_until)
             resume = datetime.fromtimestamp(end, UTC)
             note = (
-                f"TikTok has been refusing {app}'s requests as too frequent for {format_duration(run)} "
-                f"({endpoint}: code {code}): taken as its 5-minute suspension after the per-minute limit "
-                f"(another tool or token of the same developer app may be using it); it ends by "
+                f"TikTok has been refusing the requests of {app} as too frequent for "
+                f"{format_duration(run)} ({endpoint}: code {code}): taken as its 5-minute suspension after "
+                "the per-minute limit (another tool or token of the same developer app may be using it); it "
+                "ends by "
                 f"{resume:%H:%M:%S} UTC at the latest."
             )
             state = replace(state, refused_since=since, last_refused=now, blocked_until=until, note=note)
             return state, Restriction("minute", until - now, note)
         note = (
-            f"TikTok has been refusing {app}'s requests as too frequent for {format_duration(run)}, longer "
-            "than its 5-minute suspension after the per-minute limit lasts."
+            f"TikTok has been refusing the requests of {app} as too frequent for {format_duration(run)}, "
+            "longer than its 5-minute suspension after the per-minute limit lasts."
         )
         return replace(state, refused_since=since, last_refused=now), Restriction("day", 0.0, note)
 

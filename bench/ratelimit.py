@@ -1,0 +1,321 @@
+"""Benchmark of the shared rate budget: stacks of one developer app at once, on TikTok's Basic tier.
+
+The emulator runs as its own process (``tiktok-audiences emulator serve --rate-tier basic``), enforcing
+the tier per developer app as TikTok does (10 a second and 600 a minute in rolling windows, the whole
+app suspended past a limit: for the rest of the second, 5 minutes, or until 00:00 UTC). Each stack is
+the real dynamic-provider host (``python -m pulumi.dynamic``, one process per stack, driven over gRPC
+with 8 creates in flight), with its own token of the same developer app, ``tiktok:developerApp`` set,
+and the budget in the store under test: ``local`` (the SQLite file in the cache folder) or a
+redis-server started for the run. Scenarios, in real time:
+
+- **shared**: 4 stacks creating 300 audiences each (each in its own ad account) while another tool of
+  the same app (a token of its own, no budget of ours) reads evenly at 30% of the tier. Targets: no
+  minute or daily suspension; per-second suspensions cost at most 3% of the time; the total time is
+  at most 1.15 x the least the remaining 70% allows (our calls / 7 a second).
+- **alone**: one stack creating 300 audiences, nobody else: at least 0.9 x the tier's 10 a second.
+
+Run from the repository root (about 10 minutes for both stores; heavy for a 2-core machine)::
+
+    .venv/bin/python -m bench.ratelimit                   # both scenarios, both stores
+    .venv/bin/python -m bench.ratelimit --store redis --scenario alone
+
+Exit status 1 when a target is missed. The figures depend on the machine's load: the emulator stamps
+each request when its process gets to it, so scheduling delays bunch requests that left evenly spaced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:  # `python bench/ratelimit.py` as well as `python -m bench.ratelimit`
+    sys.path.insert(0, str(REPO_ROOT))
+
+from bench.run import BLOB, IN_FLIGHT, PROVIDER_KEY, Row, machine, spec_for, table, urn  # noqa: E402
+from pulumi_tiktok_audiences import constants  # noqa: E402
+from pulumi_tiktok_audiences.provider import props_from_spec  # noqa: E402
+from pulumi_tiktok_audiences.settings import (  # noqa: E402
+    DEVELOPER_APP_KEY,
+    ENDPOINT_KEY,
+    STORE_KEY,
+    TIER_KEY,
+    TOKEN_KEY,
+)
+from tests.harness.host import HostError, ProviderHost, secret  # noqa: E402
+from tests.harness.redis_server import redis_server  # noqa: E402
+
+TIER = "basic"
+APP = "agency-app"  # the developer app of every token below, on the emulator's side
+OTHER_TOOL_TOKEN = "agency-reporting-tool"  # noqa: S105 - a local bench token
+OTHER_TOOL_SHARE = 0.3
+ADVERTISERS = [f"70000000000{index:05d}" for index in range(1, 21)]
+STACK_TOKENS = [f"agency-stack-{index}" for index in range(1, 5)]
+
+
+def seed_file(folder: Path) -> Path:
+    """Tokens of one developer app (4 stacks and another tool), 20 ad accounts, instant audiences."""
+    seed = {
+        "tokens": [
+            {"token": token, "advertiser_ids": ADVERTISERS, "developer_app": APP}
+            for token in [*STACK_TOKENS, OTHER_TOOL_TOKEN]
+        ],
+        "advertisers": [
+            {"advertiser_id": a, "business_center_id": "7100000000000000001", "app_ids": ["6400000001"]}
+            for a in ADVERTISERS
+        ],
+        "population": {"calculating_seconds": 0, "growth_seconds": 0},
+    }
+    path = folder / "seed.yaml"
+    path.write_text(yaml.safe_dump(seed))
+    return path
+
+
+@contextlib.contextmanager
+def emulator_process(folder: Path) -> Iterator[str]:
+    """The emulator in a process of its own, enforcing the tier; yields its URL."""
+    command = [sys.executable, "-m", "pulumi_tiktok_audiences.cli", "emulator", "serve", "--port", "0"]
+    command += ["--seed", str(seed_file(folder)), "--rate-tier", TIER, "--processing-seconds", "0"]
+    process = subprocess.Popen(  # noqa: S603 - this interpreter, our own command
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        assert process.stdout is not None
+        yield process.stdout.readline().strip()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def control(url: str, method: str, path: str, body: Any = None) -> Any:
+    answer = httpx.request(method, f"{url}/_emulator{path}", json=body, timeout=30)
+    answer.raise_for_status()
+    return answer.json()["data"]
+
+
+class OtherTool(threading.Thread):
+    """Another tool of the same developer app: one list request every 1 / (3 a second), evenly, on its
+    own schedule (it knows nothing of our budget); refusals are counted, not retried."""
+
+    def __init__(self, url: str, per_second: float) -> None:
+        super().__init__(daemon=True)
+        self._url = url + constants.API_PREFIX + constants.PATH_LIST
+        self._interval = 1.0 / per_second
+        self._stop = threading.Event()
+        self.started_sending = threading.Event()
+        self.sent = 0
+        self.refused = 0
+
+    def run(self) -> None:
+        params = {"advertiser_id": ADVERTISERS[-1], "page_size": "1"}
+        headers = {constants.ACCESS_TOKEN_HEADER: OTHER_TOOL_TOKEN}
+        with httpx.Client(headers=headers, timeout=30) as http:
+            start = time.monotonic()
+            while not self._stop.is_set():
+                code = http.get(self._url, params=params).json()["code"]
+                self.sent += 1
+                self.refused += code != constants.CODE_OK
+                if self.sent >= 3:
+                    self.started_sending.set()
+                self._stop.wait(max(0.0, start + self.sent * self._interval - time.monotonic()))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.join()
+
+
+def drain(host: ProviderHost) -> list[str]:
+    """Read what ``host`` writes to stderr as it writes it (a full pipe would block the host), for the
+    count of announced waits."""
+    lines: list[str] = []
+    stream = getattr(host.process, "stderr", None)
+    if stream is not None:
+        threading.Thread(
+            target=lambda: lines.extend(line.decode(errors="replace") for line in stream), daemon=True
+        ).start()
+    return lines
+
+
+@dataclass
+class Outcome:
+    elapsed: float
+    ours: int
+    failures: list[str]
+    suspensions: list[dict[str, Any]]
+    other: OtherTool | None
+    announced: int
+    """Lines the hosts wrote about waiting out a suspension."""
+
+
+def run_stacks(
+    url: str, store: str, cache: Path, stacks: int, creates: int, app: str, share: float
+) -> Outcome:
+    """``stacks`` hosts creating ``creates`` audiences each, all at once, with the budget in ``store``."""
+    hosts = [
+        ProviderHost(project=f"agency-{index}", env={"XDG_CACHE_HOME": str(cache)}) for index in range(stacks)
+    ]
+    stderr = [drain(host) for host in hosts]
+    failures: list[str] = []
+    try:
+        for index, host in enumerate(hosts):
+            host.configure(
+                {
+                    TOKEN_KEY: secret(STACK_TOKENS[index]),
+                    ENDPOINT_KEY: url,
+                    TIER_KEY: TIER,
+                    DEVELOPER_APP_KEY: app,
+                    STORE_KEY: store,
+                }
+            )
+        control(url, "POST", "/rate_tier", {"tier": TIER})  # counts from zero
+        control(url, "POST", "/requests/reset")
+        other = OtherTool(url, constants.RATE_TIERS[TIER].per_second * share) if share else None
+        if other is not None:
+            other.start()
+            other.started_sending.wait(60)
+
+        def stack(index: int) -> None:
+            advertiser = ADVERTISERS[index]
+            names = [f"agency {index} audience {i:04d}" for i in range(creates)]
+
+            def create(name: str) -> None:
+                inputs = {**props_from_spec(spec_for(advertiser, name)), PROVIDER_KEY: BLOB}
+                try:
+                    hosts[index].create(urn(name), inputs)
+                except HostError as error:
+                    failures.append(error.details[:300])
+
+            with ThreadPoolExecutor(IN_FLIGHT) as pool:
+                list(pool.map(create, names))
+
+        start = time.perf_counter()
+        threads = [threading.Thread(target=stack, args=(index,)) for index in range(stacks)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - start
+        if other is not None:
+            other.stop()
+        suspensions = control(url, "GET", "/rate_tier")["suspensions"]
+        total = sum(control(url, "GET", "/requests")["counts"].values())
+    finally:
+        for host in hosts:
+            host.close()
+    announced = sum("Trying again in" in line for lines in stderr for line in lines)
+    return Outcome(elapsed, total - (other.sent if other else 0), failures, suspensions, other, announced)
+
+
+def shared_rows(outcome: Outcome, store: str, stacks: int, creates: int) -> list[Row]:
+    tier = constants.RATE_TIERS[TIER]
+    label = f"{stacks} stacks x {creates} creates, {TIER} tier, another tool at 30%, store {store}"
+    windows = [s["window"] for s in outcome.suspensions]
+    long_ones = [s for s in outcome.suspensions if s["window"] != "second"]
+    refused_seconds = sum(s["seconds"] for s in outcome.suspensions if s["window"] == "second")
+    share = refused_seconds / outcome.elapsed
+    minimum = outcome.ours / (tier.per_second * (1 - OTHER_TOOL_SHARE))
+    other = outcome.other
+    return [
+        Row(f"{label}: failed operations", str(len(outcome.failures)), "0", not outcome.failures),
+        Row(
+            f"{label}: minute or daily suspensions",
+            ", ".join(f"{s['window']} at {s['start']}" for s in long_ones) or "0",
+            "0",
+            not long_ones,
+        ),
+        Row(
+            f"{label}: per-second suspensions; their share of the time",
+            f"{windows.count('second')}; {refused_seconds:.1f} s = {share:.1%}",
+            "<= 3%",
+            share <= 0.03,
+        ),
+        Row(f"{label}: waits announced on the hosts' stderr", str(outcome.announced), "-", None),
+        Row(
+            f"{label}: our calls; the other tool's (refused)",
+            f"{outcome.ours}; {other.sent if other else 0} ({other.refused if other else 0})",
+            f"{stacks * (creates + 1)}; -",
+            None,
+        ),
+        Row(
+            f"{label}: wall time against the least the other 70% allow ({minimum:.1f} s)",
+            f"{outcome.elapsed:.1f} s ({outcome.elapsed / minimum:.2f} x)",
+            "<= 1.15 x",
+            outcome.elapsed <= 1.15 * minimum,
+        ),
+    ]
+
+
+def alone_rows(outcome: Outcome, store: str, creates: int) -> list[Row]:
+    tier = constants.RATE_TIERS[TIER]
+    label = f"1 stack x {creates} creates, {TIER} tier, nobody else, store {store}"
+    rate = outcome.ours / outcome.elapsed
+    return [
+        Row(f"{label}: failed operations", str(len(outcome.failures)), "0", not outcome.failures),
+        Row(
+            f"{label}: suspensions",
+            ", ".join(f"{s['window']} at {s['start']}" for s in outcome.suspensions) or "0",
+            "-",
+            None,
+        ),
+        Row(
+            f"{label}: achieved rate ({outcome.ours} calls in {outcome.elapsed:.1f} s)",
+            f"{rate:.2f} /s ({rate / tier.per_second:.2f} x the tier)",
+            f">= 0.9 x {tier.per_second}",
+            rate >= 0.9 * tier.per_second,
+        ),
+    ]
+
+
+@contextlib.contextmanager
+def store_for(kind: str, folder: Path) -> Iterator[str]:
+    if kind == "local":
+        yield "local"
+    else:
+        with redis_server(folder) as url:
+            yield url
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", choices=["local", "redis", "both"], default="both")
+    parser.add_argument("--scenario", choices=["shared", "alone", "both"], default="both")
+    parser.add_argument("--stacks", type=int, default=4, help="stacks of the shared scenario (default 4)")
+    parser.add_argument("--creates", type=int, default=300, help="audiences each stack creates (default 300)")
+    args = parser.parse_args()
+    print(f"Machine: {machine()}\n")
+    rows: list[Row] = []
+    stores = ["local", "redis"] if args.store == "both" else [args.store]
+    with tempfile.TemporaryDirectory(prefix="bench-ratelimit-") as tmp:
+        folder = Path(tmp)
+        with emulator_process(folder) as url:
+            for kind in stores:
+                with store_for(kind, folder) as store:
+                    cache = folder / f"cache-{kind}"
+                    if args.scenario in ("shared", "both"):
+                        outcome = run_stacks(
+                            url, store, cache, args.stacks, args.creates, APP, OTHER_TOOL_SHARE
+                        )
+                        rows += shared_rows(outcome, kind, args.stacks, args.creates)
+                    if args.scenario in ("alone", "both"):
+                        # A budget of its own name: what the shared run learnt of others is not carried over.
+                        outcome = run_stacks(url, store, cache, 1, args.creates, APP + "-alone", 0.0)
+                        rows += alone_rows(outcome, kind, args.creates)
+    print(table(rows))
+    return 0 if all(r.ok is not False for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
