@@ -5,7 +5,7 @@ advertiser, name and rules. That is not enough to adopt one automatically. Under
 an audience with the same name and rules is, far more often than an orphan, the *old* audience
 of a replacement (``pulumi up --replace``, a rule change with the same name, a logical rename
 without an alias): taking it as the new one, then letting the engine delete the old resource,
-deletes the very audience the stack now points at (README "Reliability").
+deletes the very audience the stack now points at (docs/how-it-works/reliability.md).
 
 So the provider adopts automatically in one case only, where it is provably its own audience:
 the lost answer of a create call. :class:`KnownAudiences` lists an advertiser's audiences once
@@ -118,7 +118,7 @@ class Creation:
                 "adopted, since it may belong to this or another stack; a new one is created. During "
                 "`pulumi up --replace` or a rename without an alias it is the old audience, deleted at "
                 "the end. If it was left behind by an interrupted `pulumi up`, run `tiktok-audiences "
-                "pending` (README: Pulumi operations and versions).",
+                "pending` (docs/operations/recovery.md).",
                 self.advertiser_id,
                 self.name,
                 describe(self.look_alikes),

@@ -723,5 +723,6 @@ def test_an_existing_equal_audience_is_named_not_taken_and_others_are_not_named(
     assert len(warnings) == 1
     assert f"Advertiser {DEFAULT_ADVERTISER_ID} already has an audience" in warnings[0]
     assert f"{equal} ('look-alike')" in warnings[0]
+    assert "run `tiktok-audiences pending` (docs/operations/recovery.md)" in warnings[0]  # not README
     assert different not in warnings[0]
     assert other_name not in warnings[0]
