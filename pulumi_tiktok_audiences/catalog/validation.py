@@ -333,6 +333,16 @@ def resolve_catalog(path: str | Path, stack: str | None = None) -> ResolvedCatal
         return resolve_bytes(stream.read(MAX_CATALOG_BYTES + 1), str(path), stack)
 
 
+def _undeclared(stack: str) -> str:
+    return f"stack {stack!r} is not declared here"
+
+
+def lacks_stack(resolved: ResolvedCatalog, stack: str) -> bool:
+    """Whether ``resolved`` (resolved for ``stack``) failed only because it does not declare ``stack``:
+    for a diff, a stack the other catalog adds or removes."""
+    return [(p.path, p.message.split(";")[0]) for p in resolved.problems] == [("stacks", _undeclared(stack))]
+
+
 def resolve_bytes(data: bytes, file: str, stack: str | None = None) -> ResolvedCatalog:
     """:func:`resolve_catalog` for a file's bytes (standard input, a git revision)."""
     text = decode(data, file)
@@ -449,7 +459,7 @@ class _Resolver:
             return self._result((), {})
         declared = list(catalog.get("stacks", {}))
         if stack is not None and declared and stack not in declared:
-            self._add(("stacks",), f"stack {stack!r} is not declared here; {_listing('declared', declared)}")
+            self._add(("stacks",), f"{_undeclared(stack)}; {_listing('declared', declared)}")
             return self._result((stack,), {})
         stacks: tuple[str | None, ...] = (stack,) if stack is not None else (*declared,) or (None,)
         entries: dict[str, dict[str, Any]] = catalog["audiences"]

@@ -57,6 +57,21 @@ def _read_side(value: str, stack: str | None) -> ResolvedCatalog:
     raise click.BadParameter(f"{value!r} is no file, and not REV:PATH (such as origin/main:audiences.yaml)")
 
 
+def _one_side_only(
+    base: ResolvedCatalog, head: ResolvedCatalog, stack: str
+) -> tuple[ResolvedCatalog, ResolvedCatalog]:
+    """A stack only one side declares is added or gone (as in the diff of every stack), not a problem
+    of the other side; declared by neither, the problem stands."""
+    from pulumi_tiktok_audiences.catalog import ResolvedCatalog, lacks_stack
+
+    base_lacks, head_lacks = lacks_stack(base, stack), lacks_stack(head, stack)
+    if base_lacks == head_lacks:
+        return base, head
+    if base_lacks:
+        return ResolvedCatalog(base.file, (), {}, ()), head
+    return base, ResolvedCatalog(head.file, (), {}, ())
+
+
 def _diff_text(diffs: list[StackDiff]) -> list[str]:
     from pulumi_tiktok_audiences.catalog.diff import CHANGE_WORDS
 
@@ -198,6 +213,8 @@ def diff(
     else:
         base = _read_side(catalogs[0], stack)
     head = _read_side(head_arg, stack)
+    if stack is not None:
+        base, head = _one_side_only(base, head, stack)
     problems = (*base.problems, *head.problems)
     if problems:
         for problem in problems:

@@ -181,6 +181,28 @@ def test_head_from_standard_input_and_a_removed_stack(tmp_path: Path) -> None:
     )
 
 
+def test_a_stack_on_one_side_only_is_compared_with_stack_as_without_it(tmp_path: Path) -> None:
+    """--stack prod when the pull request adds or removes prod: the stack is added or gone, as the
+    diff of every stack says, instead of "stack 'prod' is not declared here" in the other catalog."""
+    without_prod = tmp_path / "without-prod.yaml"
+    without_prod.write_text(BASE.replace('  prod: {advertiser_id: "222"}\n', ""))
+    with_prod = tmp_path / "with-prod.yaml"
+    with_prod.write_text(BASE)
+
+    added = run("diff", str(without_prod), str(with_prod), "--stack", "prod")
+    assert added.exit_code == 0, added.output
+    assert added.stdout.splitlines()[0] == "Stack prod: 8 added, 0 unchanged"
+    assert added.stdout in run("diff", str(without_prod), str(with_prod)).stdout  # the same words
+
+    removed = run("diff", str(with_prod), str(without_prod), "--stack", "prod", "--fail-on-delete")
+    assert removed.exit_code == 0, removed.output  # nothing is deleted: the program fails instead
+    assert removed.stdout.startswith("Stack prod: no longer in the catalog.")
+
+    neither = run("diff", str(without_prod), str(without_prod), "--stack", "prod")
+    assert neither.exit_code == 1
+    assert "stack 'prod' is not declared here" in neither.stderr
+
+
 def test_catalogs_with_problems_are_not_compared(files: tuple[Path, Path]) -> None:
     base, head = files
     head.write_text(HEAD.replace("lookback_days: 60", "lookback_days: 600"))
