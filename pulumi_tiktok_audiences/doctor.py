@@ -317,7 +317,7 @@ def _advertiser(client: TikTokClient, advertiser_id: str) -> Check:
             name,
             "fail",
             "TikTok's sandbox serves no audience endpoints (/dmp/...) nor /app/list/: it answered "
-            f"[{exc.code}] {exc.tiktok_message}. The sandbox can only prove that the token "
+            f"[{exc.code}] {exc.tiktok_message.rstrip('.')}. The sandbox can only prove that the token "
             "is accepted; audiences cannot be created, read or deleted there",
             "use a production ad account for deployments; for tests, set one aside with a token scoped "
             "to it (docs/operations/live-tests.md)",

@@ -33,4 +33,5 @@ def test_on_the_sandbox_the_advertiser_check_says_it_serves_no_audience_endpoint
     assert "sandbox serves no audience endpoints (/dmp/...) nor /app/list/" in advertiser["detail"]
     assert "[40014]" in advertiser["detail"]
     assert "reference §" not in advertiser["detail"]  # the project's notes, which users do not have
+    assert "sandbox. The sandbox can only prove" in advertiser["detail"]  # TikTok's text, one full stop
     assert "production ad account" in advertiser["fix"]
