@@ -94,6 +94,7 @@ def serve(
     from pydantic import ValidationError
 
     from pulumi_tiktok_audiences.emulator import DEFAULT_SEED, Emulator, Seed, load_seed
+    from pulumi_tiktok_audiences.spec import error_paths
 
     if seed_file is not None and (tokens or advertisers or apps):
         raise click.UsageError("give either --seed or --token/--advertiser/--app, not both")
@@ -106,8 +107,11 @@ def serve(
             seed = Seed.from_flags(tokens, advertisers, apps)
         else:
             seed = DEFAULT_SEED
-    except (ValidationError, yaml.YAMLError) as error:
-        raise click.BadParameter(str(error), param_hint="seed") from None
+    except ValidationError as error:  # field by field: pydantic's own text repeats values, tokens too
+        fields = "; ".join(f"{path or 'the seed'}: {message}" for path, message in error_paths(error))
+        raise click.BadParameter(f"{seed_file}: {fields}", param_hint="--seed") from None
+    except yaml.YAMLError as error:
+        raise click.BadParameter(str(error), param_hint="--seed") from None
 
     stop = threading.Event()
 

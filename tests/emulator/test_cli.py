@@ -182,6 +182,18 @@ def test_serve_refuses_bad_arguments(tmp_path: Path, args: list[str]) -> None:
     assert result.exit_code == 2, result.output
 
 
+def test_a_bad_seed_is_named_field_by_field_without_its_values(tmp_path: Path) -> None:
+    """pydantic's own text repeats the input, so a token of a bad seed was printed with the error."""
+    seed = tmp_path / "seed.yaml"
+    seed.write_text("tokens: [{token: seed-secret-token-42}]\nadvertisers: 5\n")
+    result = CliRunner().invoke(main, ["emulator", "serve", "--seed", str(seed)])
+    assert result.exit_code == 2, result.output
+    assert "seed-secret-token-42" not in result.output
+    assert "errors.pydantic.dev" not in result.output
+    assert f"{seed}: tokens[0].advertiser_ids: Field required" in " ".join(result.output.split())
+    assert "advertisers: " in result.output
+
+
 def test_cli_help_lists_the_emulator_group() -> None:
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
