@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -32,29 +34,39 @@ def _floor() -> tuple[int, int]:
     return int(major), int(minor)
 
 
+def _pip_install(version: str, target: Path) -> None:
+    command = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target)]
+    subprocess.run([*command, f"pulumi=={version}"], check=True, timeout=120)
+
+
+def _kept_install(version: str, cache: Path) -> Path:
+    """``pulumi==version`` installed once into pytest's cache folder (``.pytest_cache``, kept across runs).
+    pip writes into a private folder that is renamed into place once complete, so a run stopped midway,
+    or another run installing the same version at once, never leaves a half-installed SDK there."""
+    kept = cache / f"pulumi-{version}"
+    if not (kept / f"pulumi-{version}.dist-info").is_dir():
+        private = Path(tempfile.mkdtemp(dir=cache, prefix=".installing-"))
+        _pip_install(version, private)
+        try:
+            private.rename(kept)
+        except OSError:  # another run put it there first
+            shutil.rmtree(private)
+    return kept
+
+
 @pytest.fixture(scope="module")
-def sdk(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """``pulumi`` at the floor and just below it, each in a directory of its own (no other packages)."""
+def sdk(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """``pulumi`` at the floor and just below it, each in a directory of its own (no other packages);
+    kept in pytest's cache when it is on, else installed into the run's temporary folder."""
     major, minor = _floor()
+    cache = getattr(pytestconfig, "cache", None)  # None under -p no:cacheprovider
     sdks: dict[str, Path] = {}
     for version in (f"{major}.{minor}.0", f"{major}.{minor - 1}.0"):
-        target = tmp_path_factory.mktemp(f"pulumi-{version}")
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--no-deps",
-                "--target",
-                str(target),
-                f"pulumi=={version}",
-            ],
-            check=True,
-            timeout=120,
-        )
-        sdks[version] = target
+        if cache is not None:
+            sdks[version] = _kept_install(version, cache.mkdir("pulumi-sdk"))
+        else:
+            sdks[version] = tmp_path_factory.mktemp(f"pulumi-{version}")
+            _pip_install(version, sdks[version])
     return sdks
 
 
