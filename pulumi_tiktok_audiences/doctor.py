@@ -43,7 +43,6 @@ from pulumi_tiktok_audiences.client.accounts import AppSummary
 from pulumi_tiktok_audiences.errors import ConfigurationError
 from pulumi_tiktok_audiences.settings import (
     ADVERTISER_ENV,
-    ADVERTISER_KEY,
     ENDPOINT_KEY,
     TOKEN_ENV,
     TOKEN_KEY,
@@ -134,7 +133,7 @@ def check_setup(
     try:
         settings = ProviderSettings.resolve(config.get)
     except ConfigurationError as exc:
-        fix = "correct that setting (stack config or environment variable) and run the doctor again"
+        fix = "correct that environment variable (or flag) and run the doctor again"
         where = config.get(ENDPOINT_KEY) or "not known: the configuration could not be read"
         return Report(where, [Check("configuration", "fail", str(exc), fix)])
     with doctor_client(settings) as client:
@@ -202,8 +201,9 @@ def diagnose(
 
 
 _TOKEN_FIX: Final = (
-    "create a new long-term access token for your developer app (TikTok API for Business portal) and "
-    f"set it with `pulumi config set --secret {TOKEN_KEY} <token>` or the {TOKEN_ENV} environment variable"
+    "create a new long-term access token for your developer app (TikTok API for Business portal); give it "
+    f"to the doctor with the {TOKEN_ENV} environment variable (or --token), and to your stacks with "
+    f"`pulumi config set --secret {TOKEN_KEY} <token>` (the doctor does not read a stack's config)"
 )
 _ORDER: Final = ("endpoint", "token", "advertisers")
 
@@ -279,7 +279,7 @@ def _advertisers(
                 "advertisers",
                 "fail",
                 "no advertiser to check",
-                f"name one with --advertiser-id, {ADVERTISER_KEY} or {ADVERTISER_ENV}; or pass "
+                f"name one with --advertiser-id or {ADVERTISER_ENV}; or pass "
                 "--developer-app-id and --app-secret to list every advertiser the token may use",
             )
         )

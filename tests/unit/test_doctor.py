@@ -218,6 +218,23 @@ def test_without_a_token_nothing_is_sent_and_the_token_check_fails(url: str, emu
     assert emulator.request_counts() == {}
 
 
+def test_its_fixes_name_the_ways_the_doctor_itself_reads(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The doctor reads flags and the environment, never a stack's config: a fix that said only
+    `pulumi config set tiktok:accessToken` (or tiktok:advertiserId) left the doctor failing after it."""
+    monkeypatch.delenv("TIKTOK_ADVERTISER_ID", raising=False)
+    no_token = as_json(
+        doctor("--endpoint", url, "--advertiser-id", DEFAULT_ADVERTISER_ID, "--format", "json")
+    )
+    token_fix = check(no_token, "token")["fix"]
+    assert "--token" in token_fix
+    assert "TIKTOK_ACCESS_TOKEN" in token_fix
+    no_advertiser = as_json(doctor("--endpoint", url, "--token", DEFAULT_TOKEN, "--format", "json"))
+    advertisers_fix = check(no_advertiser, "advertisers")["fix"]
+    assert "--advertiser-id" in advertisers_fix
+    assert "TIKTOK_ADVERTISER_ID" in advertisers_fix
+    assert "tiktok:advertiserId" not in advertisers_fix
+
+
 def test_without_an_advertiser_the_doctor_asks_for_one(url: str) -> None:
     result = doctor("--endpoint", url, "--token", DEFAULT_TOKEN)
     assert result.exit_code == 1
