@@ -421,14 +421,19 @@ def _readable(error: ErrorDetails, scalar: Scalar | None = None) -> str:
         message = f"must be {expected}{got}"
     elif message.startswith("Input should be "):
         message = f"must be {message.removeprefix('Input should be ')}{got}"
-    if yaml11 and scalar is not None and error["type"] in ("bool_type", "bool_parsing"):
+    read = scalar.read_as() if scalar is not None else ""
+    if (
+        yaml11
+        and scalar is not None
+        and error["type"] in ("bool_type", "bool_parsing")
+        and read in ("true", "false")
+    ):
         # y and n: true and false to YAML 1.1, text to PyYAML and YAML 1.2
-        read = scalar.read_as()
         return (
             f"`{scalar.text}` is read by YAML 1.1 as {read} but as text by other YAML readers; write {read}"
         )
     if yaml11 and scalar is not None:
-        return f"`{scalar.text}` is read by YAML 1.1 as {scalar.read_as()}; {message}"
+        return f"`{scalar.text}` is read by YAML 1.1 as {read}; {message}"
     return message
 
 

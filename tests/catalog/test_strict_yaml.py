@@ -87,6 +87,15 @@ def test_y_and_n_where_true_or_false_goes_say_which_to_write(word: str, write: s
     ]
 
 
+def test_a_yaml_1_1_number_where_true_or_false_goes_says_what_it_must_be() -> None:
+    """Not the y/n advice ("write hexadecimal 1"): a number is no way to write true or false."""
+    text = HEAD + "  a:\n    include: [{event: LOGIN, lookback_days: 3}]\n    protect: 0x1\n"
+    assert messages(text) == [
+        "audiences.yaml:6: audiences.a.protect: `0x1` is read by YAML 1.1 as hexadecimal 1; "
+        "must be true or false"
+    ]
+
+
 @pytest.mark.parametrize(
     ("value", "read_as"),
     [("123", "the number 123"), ("2026-01-01", "a date"), ("1.5", "the number 1.5")],
