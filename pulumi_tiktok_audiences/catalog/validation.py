@@ -432,8 +432,9 @@ def _readable(error: ErrorDetails, scalar: Scalar | None = None) -> str:
         return (
             f"`{scalar.text}` is read by YAML 1.1 as {read} but as text by other YAML readers; write {read}"
         )
-    if yaml11 and scalar is not None:
-        return f"`{scalar.text}` is read by YAML 1.1 as {read}; {message}"
+    if yaml11 and scalar is not None:  # the spec's own "; got True" would repeat it in Python's words
+        plain = message.removesuffix(f"; got {error['input']!r}")
+        return f"`{scalar.text}` is read by YAML 1.1 as {read}; {plain}"
     return message
 
 

@@ -87,6 +87,14 @@ def test_y_and_n_where_true_or_false_goes_say_which_to_write(word: str, write: s
     ]
 
 
+def test_an_event_yaml_1_1_reads_as_true_is_said_in_yaml_words() -> None:
+    text = HEAD + "  a:\n    include: [{event: on, lookback_days: 3}]\n"
+    assert messages(text) == [
+        "audiences.yaml:5: audiences.a.include[0].event: `on` is read by YAML 1.1 as true; an app event is "
+        "written by name (e.g. PURCHASE, ADD_TO_CART or add-to-cart, in any case)"
+    ]
+
+
 def test_a_yaml_1_1_number_where_true_or_false_goes_says_what_it_must_be() -> None:
     """Not the y/n advice ("write hexadecimal 1"): a number is no way to write true or false."""
     text = HEAD + "  a:\n    include: [{event: LOGIN, lookback_days: 3}]\n    protect: 0x1\n"
