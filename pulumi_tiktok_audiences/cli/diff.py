@@ -42,6 +42,9 @@ def _git_catalog(revision: str, path: str, stack: str | None, cwd: Path | None =
     if shown.returncode != 0:
         reason = shown.stderr.decode(errors="replace").strip().splitlines() or ["git failed"]
         if "does not exist" in reason[0] or "exists on disk, but not in" in reason[0]:
+            click.echo(
+                f"{revision} has no {path}: every audience of it counts as added (a new catalog)", err=True
+            )
             return ResolvedCatalog(name, (), {}, ())
         raise click.UsageError(f"cannot read {name} from git: {reason[0].removeprefix('fatal: ')}")
     return resolve_bytes(shown.stdout[: MAX_CATALOG_BYTES + 1], name, stack)

@@ -258,6 +258,8 @@ def test_the_base_from_a_git_revision(tmp_path: Path, monkeypatch: pytest.Monkey
     fresh = run("diff", "--base-ref", "main", "new.yaml", "--stack", "dev")
     assert fresh.exit_code == 0, fresh.output
     assert fresh.stdout.splitlines()[0] == "Stack dev: 9 added, 0 unchanged"
+    # said once on stderr: a mistyped path or a moved catalog would otherwise read as all new
+    assert fresh.stderr == "main has no ./new.yaml: every audience of it counts as added (a new catalog)\n"
     unknown = run("diff", "--base-ref", "no-such-branch", "audiences.yaml")
     assert unknown.exit_code == 2
     assert "cannot read no-such-branch:./audiences.yaml from git" in unknown.stderr
