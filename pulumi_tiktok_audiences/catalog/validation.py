@@ -607,7 +607,9 @@ class _Resolver:
             if "" not in failed:
                 rest = {
                     **data,
-                    "audiences": {k: v for k, v in data["audiences"].items() if k not in failed},
+                    "audiences": {
+                        k: v for k, v in data["audiences"].items() if k not in failed and str(k) not in failed
+                    },  # pydantic names a key True as 1, and 1.5 as "1.5"
                 }
                 validated = Catalog.model_validate(rest).model_dump(
                     exclude_unset=True

@@ -235,6 +235,7 @@ KEYED = 'advertiser_id: "111"\napp_ids: ["11"]\nstacks:\n  {stack}: {{}}\naudien
         ("key", "yes", 6, "audiences.yes", "YAML 1.1 as true"),
         ("key", "0x1E", 6, "audiences.0x1E", "YAML 1.1 as hexadecimal 30"),
         ("key", "123", 6, "audiences.123", "YAML as the number 123"),
+        ("key", "1.5", 6, "audiences.1.5", "YAML as the number 1.5"),
         ("override", "on", 9, "audiences.a.stacks.on", "YAML 1.1 as true"),
     ],
 )
