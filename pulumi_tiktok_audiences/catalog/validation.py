@@ -421,6 +421,9 @@ def _readable(error: ErrorDetails, scalar: Scalar | None = None) -> str:
         message = f"must be {expected}{got}"
     elif message.startswith("Input should be "):
         message = f"must be {message.removeprefix('Input should be ')}{got}"
+    elif scalar is not None and message.endswith(python := f"; got {error['input']!r}"):
+        # the spec's own "; got True" says in Python's words what the file says in YAML's
+        message = message.removesuffix(python) + got
     read = scalar.read_as() if scalar is not None else ""
     if (
         yaml11
@@ -432,9 +435,8 @@ def _readable(error: ErrorDetails, scalar: Scalar | None = None) -> str:
         return (
             f"`{scalar.text}` is read by YAML 1.1 as {read} but as text by other YAML readers; write {read}"
         )
-    if yaml11 and scalar is not None:  # the spec's own "; got True" would repeat it in Python's words
-        plain = message.removesuffix(f"; got {error['input']!r}")
-        return f"`{scalar.text}` is read by YAML 1.1 as {read}; {plain}"
+    if yaml11 and scalar is not None:
+        return f"`{scalar.text}` is read by YAML 1.1 as {read}; {message}"
     return message
 
 

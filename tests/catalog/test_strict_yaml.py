@@ -95,6 +95,13 @@ def test_an_event_yaml_1_1_reads_as_true_is_said_in_yaml_words() -> None:
     ]
 
 
+def test_a_value_yaml_reads_as_true_is_quoted_as_written_not_as_python_says_it() -> None:
+    text = 'advertiser_id: true\napp_ids: ["11"]\naudiences:\n' + RULE.format("3")
+    (message,) = messages(text)
+    assert message.startswith("audiences.yaml:1: advertiser_id: an advertiser id must be")
+    assert message.endswith("; got `true`")
+
+
 def test_a_yaml_1_1_number_where_true_or_false_goes_says_what_it_must_be() -> None:
     """Not the y/n advice ("write hexadecimal 1"): a number is no way to write true or false."""
     text = HEAD + "  a:\n    include: [{event: LOGIN, lookback_days: 3}]\n    protect: 0x1\n"
