@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from pulumi_tiktok_audiences.errors import TikTokAudiencesError
 from pulumi_tiktok_audiences.providers.app_activity import SPEC_KEYS, declared_audience, spec_from_props
 from pulumi_tiktok_audiences.providers.lookalike import (
@@ -27,6 +29,7 @@ from pulumi_tiktok_audiences.providers.lookalike import (
 )
 from pulumi_tiktok_audiences.reading import UnverifiableAudienceError
 from pulumi_tiktok_audiences.recovery import describe, matching
+from pulumi_tiktok_audiences.spec import error_paths
 
 if TYPE_CHECKING:
     from pulumi_tiktok_audiences.client import TikTokClient
@@ -106,8 +109,9 @@ def find(client: TikTokClient, pending: PendingCreate, held: set[str]) -> Findin
         )
     try:
         declared = RECOGNISERS[pending.type](inputs)
-    except ValueError as exc:
-        return Finding(pending, problem=f"its inputs in the checkpoint are not a valid declaration ({exc})")
+    except ValueError as exc:  # a ValidationError field by field: pydantic's own text repeats the values
+        why = "; ".join(f"{p}: {m}" for p, m in error_paths(exc)) if isinstance(exc, ValidationError) else exc
+        return Finding(pending, problem=f"its inputs in the checkpoint are not a valid declaration ({why})")
     same_name = [
         a.audience_id
         for a in client.iter_audiences(declared.advertiser_id)

@@ -139,6 +139,21 @@ def test_encrypted_inputs_ask_for_show_secrets(server: RunningServer) -> None:
     assert "--show-secrets" in result.stderr
 
 
+def test_inputs_that_declare_no_audience_are_named_field_by_field(server: RunningServer) -> None:
+    """A hand-edited checkpoint: said in property paths, not in pydantic's text (with its values)."""
+    inputs = {**_audience_inputs("Edited"), "include": [{"event": "NO_SUCH_EVENT", "lookback_days": 3}]}
+    del inputs["advertiser_id"]
+
+    result = _pending(server, _export([(_urn(AUDIENCE, "edited"), inputs)]))
+
+    assert result.exit_code == 1
+    said = " ".join(result.stderr.split())
+    assert "its inputs in the checkpoint are not a valid declaration (advertiser_id: " in said
+    assert "include[0].event: unknown app event 'NO_SUCH_EVENT'" in said
+    assert "errors.pydantic.dev" not in said
+    assert "input_value" not in said
+
+
 def test_no_pending_creates_means_nothing_to_do(server: RunningServer) -> None:
     result = _pending(server, _export([]))
     assert result.exit_code == 0
