@@ -8,8 +8,10 @@ from typing import Any
 
 import pulumi
 import pytest
+from click.testing import CliRunner
 
 from pulumi_tiktok_audiences.catalog import resolve_text
+from pulumi_tiktok_audiences.cli import main
 from pulumi_tiktok_audiences.testing import AudienceMocks
 
 ROOT = Path(__file__).parents[1]
@@ -63,13 +65,16 @@ def test_the_yaml_quick_start_is_the_seed_segments_example() -> None:
     assert readme.audiences == seed.audiences
 
 
-def test_the_explain_line_the_readme_quotes_is_what_explain_says() -> None:
+def test_the_explain_output_the_readme_quotes_is_what_explain_prints(tmp_path: Path) -> None:
     section = _section("Quick start: a YAML catalog")
-    resolved = resolve_text(_block(section, "yaml"), "README.md")
-    quoted = re.search(r"#   lapsed-purchasers: (.*?)\n#   (.*?)\n", section)
-    assert quoted is not None
-    summary = resolved.audiences["dev"]["lapsed-purchasers"].spec.summary()
-    assert summary == f"{quoted.group(1)} {quoted.group(2)}"
+    catalog = tmp_path / "audiences.yaml"
+    catalog.write_text(_block(section, "yaml"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["explain", str(catalog), "--stack", "dev"])
+    assert result.exit_code == 0, result.output
+    quoted = re.findall(r"^#   (.*)$", section, re.MULTILINE)
+    assert quoted[-1].strip() == "..."
+    printed = result.stdout.splitlines()
+    assert quoted[:-1] == printed[: len(quoted) - 1]
 
 
 @pulumi.runtime.test
