@@ -48,6 +48,7 @@ if str(REPO_ROOT) not in sys.path:  # `python bench/ratelimit.py` as well as `py
 from bench.run import BLOB, IN_FLIGHT, PROVIDER_KEY, Row, machine, spec_for, table, urn  # noqa: E402
 from pulumi_tiktok_audiences import constants  # noqa: E402
 from pulumi_tiktok_audiences.provider import props_from_spec  # noqa: E402
+from pulumi_tiktok_audiences.ratestore import SQLiteStore, local_store_path, open_store  # noqa: E402
 from pulumi_tiktok_audiences.settings import (  # noqa: E402
     DEVELOPER_APP_KEY,
     ENDPOINT_KEY,
@@ -55,6 +56,7 @@ from pulumi_tiktok_audiences.settings import (  # noqa: E402
     TIER_KEY,
     TOKEN_KEY,
 )
+from pulumi_tiktok_audiences.throttle import pace_at  # noqa: E402
 from tests.harness.host import HostError, ProviderHost, secret  # noqa: E402
 from tests.harness.redis_server import redis_server  # noqa: E402
 
@@ -114,7 +116,7 @@ class OtherTool(threading.Thread):
         super().__init__(daemon=True)
         self._url = url + constants.API_PREFIX + constants.PATH_LIST
         self._interval = 1.0 / per_second
-        self._stop = threading.Event()
+        self._done = threading.Event()
         self.started_sending = threading.Event()
         self.sent = 0
         self.refused = 0
@@ -124,16 +126,16 @@ class OtherTool(threading.Thread):
         headers = {constants.ACCESS_TOKEN_HEADER: OTHER_TOOL_TOKEN}
         with httpx.Client(headers=headers, timeout=30) as http:
             start = time.monotonic()
-            while not self._stop.is_set():
+            while not self._done.is_set():
                 code = http.get(self._url, params=params).json()["code"]
                 self.sent += 1
                 self.refused += code != constants.CODE_OK
                 if self.sent >= 3:
                     self.started_sending.set()
-                self._stop.wait(max(0.0, start + self.sent * self._interval - time.monotonic()))
+                self._done.wait(max(0.0, start + self.sent * self._interval - time.monotonic()))
 
     def stop(self) -> None:
-        self._stop.set()
+        self._done.set()
         self.join()
 
 
@@ -158,12 +160,15 @@ class Outcome:
     other: OtherTool | None
     announced: int
     """Lines the hosts wrote about waiting out a suspension."""
+    mean_pace: float
+    """The budget's pace (requests a second), sampled every half second while the stacks ran."""
 
 
 def run_stacks(
-    url: str, store: str, cache: Path, stacks: int, creates: int, app: str, share: float
+    url: str, store: str, cache: Path, stacks: int, creates: int, app: str, share: float, first: int
 ) -> Outcome:
-    """``stacks`` hosts creating ``creates`` audiences each, all at once, with the budget in ``store``."""
+    """``stacks`` hosts creating ``creates`` audiences each, all at once, with the budget in ``store``; stack
+    ``i`` in ad account ``first + i`` (each run in accounts of its own: TikTok holds 400 audiences each)."""
     hosts = [
         ProviderHost(project=f"agency-{index}", env={"XDG_CACHE_HOME": str(cache)}) for index in range(stacks)
     ]
@@ -188,7 +193,7 @@ def run_stacks(
             other.started_sending.wait(60)
 
         def stack(index: int) -> None:
-            advertiser = ADVERTISERS[index]
+            advertiser = ADVERTISERS[first + index]
             names = [f"agency {index} audience {i:04d}" for i in range(creates)]
 
             def create(name: str) -> None:
@@ -201,13 +206,27 @@ def run_stacks(
             with ThreadPoolExecutor(IN_FLIGHT) as pool:
                 list(pool.map(create, names))
 
+        paces: list[float] = []
+        running = threading.Event()
+
+        def sample() -> None:
+            """The pace every process of the app paces by, as the store holds it."""
+            path = local_store_path({"XDG_CACHE_HOME": str(cache)})
+            budget = SQLiteStore(path) if store == "local" else open_store(store)
+            lane = f"{url}|{app}"
+            while not running.wait(0.5):
+                paces.append(pace_at(budget.read(lane), time.time(), constants.RATE_TIERS[TIER].per_second))
+
+        sampler = threading.Thread(target=sample, daemon=True)
         start = time.perf_counter()
+        sampler.start()
         threads = [threading.Thread(target=stack, args=(index,)) for index in range(stacks)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - start
+        running.set()
         if other is not None:
             other.stop()
         suspensions = control(url, "GET", "/rate_tier")["suspensions"]
@@ -216,7 +235,9 @@ def run_stacks(
         for host in hosts:
             host.close()
     announced = sum("Trying again in" in line for lines in stderr for line in lines)
-    return Outcome(elapsed, total - (other.sent if other else 0), failures, suspensions, other, announced)
+    mean = sum(paces) / len(paces) if paces else 0.0
+    ours = total - (other.sent if other else 0)
+    return Outcome(elapsed, ours, failures, suspensions, other, announced, mean)
 
 
 def shared_rows(outcome: Outcome, store: str, stacks: int, creates: int) -> list[Row]:
@@ -243,6 +264,7 @@ def shared_rows(outcome: Outcome, store: str, stacks: int, creates: int) -> list
             share <= 0.03,
         ),
         Row(f"{label}: waits announced on the hosts' stderr", str(outcome.announced), "-", None),
+        Row(f"{label}: the budget's pace, mean of samples", f"{outcome.mean_pace:.2f} /s", "-", None),
         Row(
             f"{label}: our calls; the other tool's (refused)",
             f"{outcome.ours}; {other.sent if other else 0} ({other.refused if other else 0})",
@@ -301,17 +323,22 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-ratelimit-") as tmp:
         folder = Path(tmp)
         with emulator_process(folder) as url:
+            first = 0  # the next unused ad account
             for kind in stores:
                 with store_for(kind, folder) as store:
                     cache = folder / f"cache-{kind}"
                     if args.scenario in ("shared", "both"):
                         outcome = run_stacks(
-                            url, store, cache, args.stacks, args.creates, APP, OTHER_TOOL_SHARE
+                            url, store, cache, args.stacks, args.creates, APP + kind, OTHER_TOOL_SHARE, first
                         )
+                        first += args.stacks
                         rows += shared_rows(outcome, kind, args.stacks, args.creates)
                     if args.scenario in ("alone", "both"):
                         # A budget of its own name: what the shared run learnt of others is not carried over.
-                        outcome = run_stacks(url, store, cache, 1, args.creates, APP + "-alone", 0.0)
+                        outcome = run_stacks(
+                            url, store, cache, 1, args.creates, APP + kind + "-alone", 0.0, first
+                        )
+                        first += 1
                         rows += alone_rows(outcome, kind, args.creates)
     print(table(rows))
     return 0 if all(r.ok is not False for r in rows) else 1

@@ -45,9 +45,9 @@ START_SHARE = 0.5
 SLOW_START_GROWTH = 1.0
 """Until TikTok first refuses, the pace grows by this share of the ceiling each second (from half to
 all of it in half a second: a fresh budget learns where others leave room from its first refusal)."""
-BETA = 0.85
-"""After a per-second refusal the pace is this share of the pace at the refusal (CUBIC's beta;
-AWS uses 0.7, but its clients may be throttled often: here each refusal stops the app for a second)."""
+BETA = 0.9
+"""After a per-second refusal the pace is this share of the pace at the refusal (CUBIC's beta; AWS
+uses 0.7, RFC 9438 0.7: here each refusal already stops the app for a second, so a shallow cut)."""
 RECOVERY_SECONDS = 40.0
 """How long the pace takes, at the ceiling, to climb back to where TikTok refused (CUBIC's K); a
 refusal every ~40 s costs about 2.5% of the time."""
@@ -229,9 +229,10 @@ class Budget:
         if run < SECOND_RUN_SECONDS:
             if run_start is None:  # the first refusal of a run: cut the pace, once
                 pace = pace_at(state, now, self.pacing.per_second)
-                w_max = pace
-                if state.w_max is not None and pace < state.w_max:
-                    w_max = pace * (1 + BETA) / 2  # CUBIC's fast convergence: others took more of it
+                # The plateau goes a little below the refused pace (CUBIC's fast convergence, applied to
+                # every refusal): refusals near the limit are mostly scheduling noise, so the pace settles
+                # where they are rare, and the cubic probing above the plateau finds any room freed.
+                w_max = pace * (1 + BETA) / 2
                 state = replace(state, w_max=w_max, w_cut=BETA * pace, cut_at=now, since=state.since or now)
             until = max(state.blocked_until, now + DRAIN_SECONDS)
             state = replace(state, refused_since=since, last_refused=now, blocked_until=until, note="")
