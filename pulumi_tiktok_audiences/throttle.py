@@ -12,10 +12,10 @@ temporarily restricted", §7.2) does not say which. So:
   per-second one, so a sender that never exceeds the per-second pace cannot exceed the minute; the
   pacer never goes above it (or above a configured rate). Below it, the pace adapts the way the AWS
   SDKs' adaptive retry mode does (a token bucket whose rate follows CUBIC, RFC 9438: cut
-  multiplicatively on a throttling answer, then grown back along a cubic curve that is flat near the
-  rate where TikTok last refused): it starts at half the ceiling and grows additively until TikTok
-  first refuses, so a deployment uses what other tools of the app leave and no more. The state lives in
-  the store, so every process paces by the same number.
+  multiplicatively on a throttling answer, then grown back along a cubic curve that is flat near a
+  plateau just under the rate where TikTok last refused): it starts at half the ceiling and grows
+  additively until TikTok first refuses, so a deployment uses what other tools of the app leave. The
+  state lives in the store, so every process paces by the same number.
 - **Suspensions inferred, not read.** The pacer counts the app's requests per UTC day in the store. A
   refusal is taken as per-second at first (everything waits a second after it: TikTok counts refused
   requests too, so the rolling second must drain); one that outlasts a few seconds as the 5-minute
@@ -49,8 +49,8 @@ BETA = 0.9
 """After a per-second refusal the pace is this share of the pace at the refusal (CUBIC's beta; AWS
 uses 0.7, RFC 9438 0.7: here each refusal already stops the app for a second, so a shallow cut)."""
 RECOVERY_SECONDS = 40.0
-"""How long the pace takes, at the ceiling, to climb back to where TikTok refused (CUBIC's K); a
-refusal every ~40 s costs about 2.5% of the time."""
+"""How long the pace takes, at the ceiling and after a full cut, to climb back to its plateau (CUBIC's
+K): the longer, the rarer the refusals and the slower the pace finds room that others freed."""
 FLOOR_SHARE = 0.05
 """The pace never drops below this share of the ceiling."""
 DRAIN_SECONDS = 1.0
