@@ -9,7 +9,8 @@ and the budget in the store under test: ``local`` (the SQLite file in the cache 
 redis-server started for the run. Scenarios, in real time:
 
 - **shared**: 4 stacks creating 300 audiences each (each in its own ad account) while another tool of
-  the same app (a token of its own, no budget of ours) reads evenly at 30% of the tier. Targets: no
+  the same app (a token of its own, no budget of ours, a process of its own) reads evenly at 30% of
+  the tier. Targets: no
   minute or daily suspension; per-second suspensions cost at most 3% of the time; the total time is
   at most 1.15 x the least the remaining 70% allows (our calls / 7 a second).
 - **alone**: one stack creating 300 audiences, nobody else: at least 0.9 x the tier's 10 a second.
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import subprocess
 import sys
 import tempfile
@@ -108,35 +110,47 @@ def control(url: str, method: str, path: str, body: Any = None) -> Any:
     return answer.json()["data"]
 
 
-class OtherTool(threading.Thread):
-    """Another tool of the same developer app: one list request every 1 / (3 a second), evenly, on its
-    own schedule (it knows nothing of our budget); refusals are counted, not retried."""
+# Another tool, in a process of its own as another tool would be: one list request every
+# 1 / per_second seconds on its own schedule, until the stop file appears; prints sent and refused.
+OTHER_TOOL = """
+import json, os, sys, time
+import httpx
+url, token, advertiser, per_second, stop = sys.argv[1:]
+per_second = float(per_second)
+sent = refused = 0
+with httpx.Client(headers={"Access-Token": token}, timeout=30) as http:
+    start = time.monotonic()
+    while not os.path.exists(stop):
+        code = http.get(url, params={"advertiser_id": advertiser, "page_size": "1"}).json()["code"]
+        sent, refused = sent + 1, refused + (code != 0)
+        if sent == 3:
+            print("sending", flush=True)
+        time.sleep(max(0.0, start + sent / per_second - time.monotonic()))
+print(json.dumps([sent, refused]), flush=True)
+"""
 
-    def __init__(self, url: str, per_second: float) -> None:
-        super().__init__(daemon=True)
-        self._url = url + constants.API_PREFIX + constants.PATH_LIST
-        self._interval = 1.0 / per_second
-        self._done = threading.Event()
-        self.started_sending = threading.Event()
-        self.sent = 0
-        self.refused = 0
 
-    def run(self) -> None:
-        params = {"advertiser_id": ADVERTISERS[-1], "page_size": "1"}
-        headers = {constants.ACCESS_TOKEN_HEADER: OTHER_TOOL_TOKEN}
-        with httpx.Client(headers=headers, timeout=30) as http:
-            start = time.monotonic()
-            while not self._done.is_set():
-                code = http.get(self._url, params=params).json()["code"]
-                self.sent += 1
-                self.refused += code != constants.CODE_OK
-                if self.sent >= 3:
-                    self.started_sending.set()
-                self._done.wait(max(0.0, start + self.sent * self._interval - time.monotonic()))
+class OtherTool:
+    """Another tool of the same developer app (a token of its own, no budget of ours), reading evenly at
+    ``per_second`` in a process of its own; refusals are counted, not retried."""
+
+    def __init__(self, url: str, per_second: float, folder: Path) -> None:
+        self._stop_file = folder / "stop-other-tool"
+        self._stop_file.unlink(missing_ok=True)
+        args = [url + constants.API_PREFIX + constants.PATH_LIST, OTHER_TOOL_TOKEN, ADVERTISERS[-1]]
+        self._process = subprocess.Popen(  # noqa: S603 - this interpreter and a fixed script
+            [sys.executable, "-c", OTHER_TOOL, *args, str(per_second), str(self._stop_file)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._process.stdout is not None
+        assert self._process.stdout.readline().strip() == "sending"  # it is running before the stacks start
+        self.sent = self.refused = 0
 
     def stop(self) -> None:
-        self._done.set()
-        self.join()
+        self._stop_file.touch()
+        out, _ = self._process.communicate(timeout=60)
+        self.sent, self.refused = json.loads(out.strip().splitlines()[-1])
 
 
 def drain(host: ProviderHost) -> list[str]:
@@ -187,10 +201,7 @@ def run_stacks(
             )
         control(url, "POST", "/rate_tier", {"tier": TIER})  # counts from zero
         control(url, "POST", "/requests/reset")
-        other = OtherTool(url, constants.RATE_TIERS[TIER].per_second * share) if share else None
-        if other is not None:
-            other.start()
-            other.started_sending.wait(60)
+        other = OtherTool(url, constants.RATE_TIERS[TIER].per_second * share, cache.parent) if share else None
 
         def stack(index: int) -> None:
             advertiser = ADVERTISERS[first + index]
