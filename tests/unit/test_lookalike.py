@@ -147,6 +147,10 @@ def test_an_answer_with_several_lookalike_specs_matches_when_any_is_the_declared
     assert matches(answer(narrow, ours))
     assert matches(answer(ours, elsewhere))
     assert not matches(answer(narrow, elsewhere))
+    rule_audience = AudienceDetail.model_validate(
+        {"audience_id": "7300000000000000010", "type": "App Activity", "lookalike_spec": [ours]}
+    )
+    assert not matches(rule_audience)  # the declared settings, but not a lookalike
 
 
 def test_one_lookalike_written_differently_is_one_spec() -> None:
