@@ -181,7 +181,7 @@ def test_refresh_reads_then_diffs_and_drops_what_is_gone(stand_in: StandIn) -> N
 
 
 def test_steps_run_in_parallel_four_at_a_time_in_the_host(stand_in: StandIn) -> None:
-    stand_in.declare({f"r{i}": {"props": {"value": i, "sleep": 0.3}} for i in range(8)})
+    stand_in.declare({f"r{i}": {"props": {"value": i, "sleep": 0.3, "rendezvous": 2}} for i in range(8)})
 
     stand_in.engine.up(skip_preview=True)
 

@@ -17,6 +17,23 @@ import pulumi.dynamic
 from pulumi.output import Unknown
 
 _LOCK = threading.Lock()
+_ARRIVALS = threading.Condition()
+_arrived = 0
+RENDEZVOUS_SECONDS = 30.0
+"""How long a create with ``rendezvous: N`` waits for the N-th create to arrive, at most."""
+
+
+def _meet(count: int) -> None:
+    """Hold this create until ``count`` creates have reached this host (bounded), so they overlap.
+
+    Lets a test prove that steps overlap without betting on a sleep outlasting scheduling delays:
+    creates sent one at a time each wait out the bound and then do not overlap, so it still fails.
+    """
+    global _arrived
+    with _ARRIVALS:
+        _arrived += 1
+        _ARRIVALS.notify_all()
+        _ARRIVALS.wait_for(lambda: _arrived >= count, timeout=RENDEZVOUS_SECONDS)
 
 
 def _plain(value: Any) -> Any:
@@ -69,6 +86,8 @@ class RecorderProvider(pulumi.dynamic.ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
         started = time.monotonic()
+        if props.get("rendezvous"):
+            _meet(int(props["rendezvous"]))
         time.sleep(float(props.get("sleep", 0)))
         _record("create", props, started)
         if props.get("fail"):
