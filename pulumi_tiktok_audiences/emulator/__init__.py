@@ -34,7 +34,8 @@ none is counted as an API request):
 * TikTok's rate limits per developer app (reference §6.3; details in ratelimit.py):
   ``Emulator(rate_tier=...)``, ``set_rate_tier("basic" | RateTier(...) | None)`` |
   ``POST /rate_tier {"tier"}`` or ``{"per_second", "per_minute", "per_day", "per_endpoint"?}``
-  (``{}``: none); ``suspensions()`` | ``GET /rate_tier`` (the tier and every suspension so far);
+  (``{}``: none); ``suspensions()`` | ``GET /rate_tier`` (the tier and every suspension so far,
+  each with the requests per token fingerprint in the window that tripped it);
   refused with TikTok's real 40100 text, which names no window
 * TikTok's advertiser-level QPS limit per path (40133 with its real text): ``set_advertiser_qps(n | None)``
   | ``POST /advertiser_qps {"per_second"?}`` (default: none)

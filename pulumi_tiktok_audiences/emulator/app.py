@@ -163,7 +163,9 @@ class EmulatorApp:
             raise ApiError(constants.CODE_INVALID_ACCESS_TOKEN, f"{header} is invalid")
         if self._emulator.sandbox or sandbox.is_sandbox_host(request.host):
             raise ApiError(sandbox.REFUSAL_CODE, sandbox.refusal(endpoint.path))
-        refusal = self._emulator.app_quota.refusal(principal.developer_app, endpoint.path)
+        refusal = self._emulator.app_quota.refusal(
+            principal.developer_app, endpoint.path, principal.fingerprint
+        )
         if refusal is not None:
             raise ApiError(constants.CODE_REQUEST_TOO_FREQUENT, refusal)
         if not self._emulator.rate_limiter.allow(principal.fingerprint):

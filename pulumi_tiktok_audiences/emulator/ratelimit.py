@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -45,6 +45,9 @@ class Suspension:
     window: str  # "second" | "minute" | "day"
     start: float
     until: float
+    senders: tuple[tuple[str, int], ...] = ()
+    """Requests of each token (by fingerprint) in the rolling window that tripped it (none for a day):
+    whose requests filled the second or minute, for a benchmark to tell its own from another tool's."""
 
     def describe(self) -> dict[str, object]:
         return {
@@ -54,6 +57,7 @@ class Suspension:
             "start": format_time(self.start),
             "until": format_time(self.until),
             "seconds": round(self.until - self.start, 3),
+            "senders": dict(self.senders),
         }
 
 
@@ -61,8 +65,9 @@ class Suspension:
 class _Usage:
     """What one app (or app and endpoint) has sent, as far as the limits look back."""
 
-    last_second: deque[float] = field(default_factory=deque)
-    last_minute: deque[float] = field(default_factory=deque)
+    last_second: deque[tuple[float, str]] = field(default_factory=deque)
+    """(time, sender's token fingerprint) of each request in the rolling second; last_minute the same."""
+    last_minute: deque[tuple[float, str]] = field(default_factory=deque)
     day: int = -1
     today: int = 0
     suspended: Suspension | None = None
@@ -97,8 +102,9 @@ class AppQuota:
         with self._lock:
             return list(self._suspensions)
 
-    def refusal(self, developer_app: str, endpoint: str) -> str | None:
-        """Count one request of ``developer_app`` to ``endpoint``; TikTok's message if it is refused."""
+    def refusal(self, developer_app: str, endpoint: str, sender: str) -> str | None:
+        """Count one request of ``developer_app`` to ``endpoint`` from the token whose fingerprint is
+        ``sender``; TikTok's message if it is refused."""
         with self._lock:
             tier = self._tier
             if tier is None:
@@ -106,26 +112,33 @@ class AppQuota:
             key = (developer_app, endpoint if tier.per_endpoint else None)
             usage = self._usage.setdefault(key, _Usage())
             now = self._clock.time()
-            _count(usage, now)
+            _count(usage, now, sender)
             if usage.suspended is not None and now < usage.suspended.until:
                 return restricted_message(developer_app)
             window = _over(tier, usage)
             if window is None:
                 return None
-            usage.suspended = Suspension(developer_app, key[1], window, now, _until(window, now))
+            senders = _senders(usage.last_second if window == "second" else usage.last_minute)
+            if window == "day":
+                senders = ()
+            usage.suspended = Suspension(developer_app, key[1], window, now, _until(window, now), senders)
             self._suspensions.append(usage.suspended)
             return restricted_message(developer_app)
 
 
-def _count(usage: _Usage, now: float) -> None:
+def _count(usage: _Usage, now: float, sender: str) -> None:
     for window, span in ((usage.last_second, 1.0), (usage.last_minute, 60.0)):
-        window.append(now)
-        while window and window[0] <= now - span:
+        window.append((now, sender))
+        while window and window[0][0] <= now - span:
             window.popleft()
     day = int(now // 86_400)
     if day != usage.day:
         usage.day, usage.today = day, 0
     usage.today += 1
+
+
+def _senders(window: deque[tuple[float, str]]) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted(Counter(sender for _, sender in window).items()))
 
 
 def _over(tier: constants.RateTier, usage: _Usage) -> str | None:

@@ -11,6 +11,7 @@ import pytest
 
 from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.emulator import DEFAULT_TOKEN, Emulator
+from pulumi_tiktok_audiences.emulator.directory import fingerprint
 from tests.ratelimit.helpers import OTHER_APP_TOKEN, SAME_APP_TOKEN, START, codes, emulator, messages
 
 OK, LIMITED = constants.CODE_OK, constants.CODE_REQUEST_TOO_FREQUENT
@@ -46,6 +47,9 @@ def test_every_token_of_the_app_counts_and_other_apps_do_not() -> None:
         assert codes(instance, 5, SAME_APP_TOKEN) == [OK] * 4 + [LIMITED]
         assert codes(instance, 1) == [LIMITED]  # the whole app is suspended
         assert codes(instance, 10, OTHER_APP_TOKEN) == [OK] * 10
+        # Whose requests filled the second, by token fingerprint (the refused 11th included).
+        (suspension,) = instance.suspensions()
+        assert suspension["senders"] == {fingerprint(DEFAULT_TOKEN): 6, fingerprint(SAME_APP_TOKEN): 5}
 
 
 def test_past_the_per_minute_limit_the_app_is_suspended_for_five_minutes() -> None:
