@@ -9,16 +9,20 @@ and the budget in the store under test: ``local`` (the SQLite file in the cache 
 redis-server started for the run. Scenarios, in real time:
 
 - **shared**: 4 stacks creating 300 audiences each (each in its own ad account) while another tool of
-  the same app (a token of its own, no budget of ours, a process of its own) reads evenly at 30% of
-  the tier. Targets: no
-  minute or daily suspension; per-second suspensions cost at most 3% of the time; the total time is
-  at most 1.15 x the least the remaining 70% allows (our calls / 7 a second).
+  the same app (a token of its own, no budget of ours, a process of its own) reads at 30% of the tier,
+  keeping to it in every rolling second (``--other-tool within``, the default) or on a fixed schedule
+  that puts 4 of its requests into some rolling seconds (``--other-tool even``; see OTHER_TOOL).
+  Targets: no minute or daily suspension; per-second suspensions cost at most 3% of the time; the
+  total time is at most 1.15 x the least that what the other tool left allows (our calls / (10 less
+  its measured rate)). Each suspension's tripping second is broken down by token, so the table shows
+  how many of them the other tool's requests helped fill.
 - **alone**: one stack creating 300 audiences, nobody else: at least 0.9 x the tier's 10 a second.
 
 Run from the repository root (about 10 minutes for both stores; heavy for a 2-core machine)::
 
     .venv/bin/python -m bench.ratelimit                   # both scenarios, both stores
     .venv/bin/python -m bench.ratelimit --store redis --scenario alone
+    .venv/bin/python -m bench.ratelimit --store local --scenario shared --other-tool even
 
 Exit status 1 when a target is missed. The figures depend on the machine's load: the emulator stamps
 each request when its process gets to it, so scheduling delays bunch requests that left evenly spaced.
@@ -34,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -49,6 +54,7 @@ if str(REPO_ROOT) not in sys.path:  # `python bench/ratelimit.py` as well as `py
 
 from bench.run import BLOB, IN_FLIGHT, PROVIDER_KEY, Row, machine, spec_for, table, urn  # noqa: E402
 from pulumi_tiktok_audiences import constants  # noqa: E402
+from pulumi_tiktok_audiences.emulator.directory import fingerprint  # noqa: E402
 from pulumi_tiktok_audiences.provider import props_from_spec  # noqa: E402
 from pulumi_tiktok_audiences.ratestore import SQLiteStore, local_store_path, open_store  # noqa: E402
 from pulumi_tiktok_audiences.settings import (  # noqa: E402
@@ -110,47 +116,68 @@ def control(url: str, method: str, path: str, body: Any = None) -> Any:
     return answer.json()["data"]
 
 
-# Another tool, in a process of its own as another tool would be: one list request every
-# 1 / per_second seconds on its own schedule, until the stop file appears; prints sent and refused.
+# Another tool, in a process of its own as another tool would be: one list request at a time until the
+# stop file appears; prints sent, refused and its running time. "within": each request leaves at least
+# (1 + SHARE_MARGIN) / per_second after the one before left, so that no rolling second holds more than
+# its share (a tool keeping to 30% of a rolling-second quota, with a margin as our pacer keeps). "even":
+# on a fixed schedule, start + n / per_second: a late request is followed by one on time, and about
+# half the time the emulator's stamps put 4 of them (40% of Basic) into one rolling second.
 OTHER_TOOL = """
 import json, os, sys, time
 import httpx
-url, token, advertiser, per_second, stop = sys.argv[1:]
-per_second = float(per_second)
+url, token, advertiser, per_second, schedule, margin, stop = sys.argv[1:]
+interval = 1.0 / float(per_second)
 sent = refused = 0
 with httpx.Client(headers={"Access-Token": token}, timeout=30) as http:
-    start = time.monotonic()
+    start = last = time.monotonic()
     while not os.path.exists(stop):
+        last = time.monotonic()
         code = http.get(url, params={"advertiser_id": advertiser, "page_size": "1"}).json()["code"]
         sent, refused = sent + 1, refused + (code != 0)
         if sent == 3:
             print("sending", flush=True)
-        time.sleep(max(0.0, start + sent / per_second - time.monotonic()))
-print(json.dumps([sent, refused]), flush=True)
+        due = start + sent * interval if schedule == "even" else last + interval * (1 + float(margin))
+        time.sleep(max(0.0, due - time.monotonic()))
+print(json.dumps([sent, refused, time.monotonic() - start]), flush=True)
 """
+SHARE_MARGIN = 0.02
+SCHEDULES = ("within", "even")
 
 
 class OtherTool:
-    """Another tool of the same developer app (a token of its own, no budget of ours), reading evenly at
-    ``per_second`` in a process of its own; refusals are counted, not retried."""
+    """Another tool of the same developer app (a token of its own, no budget of ours), reading at
+    ``per_second`` on ``schedule`` (see OTHER_TOOL) in a process of its own; refusals are counted, not
+    retried."""
 
-    def __init__(self, url: str, per_second: float, folder: Path) -> None:
+    def __init__(self, url: str, per_second: float, schedule: str, folder: Path) -> None:
         self._stop_file = folder / "stop-other-tool"
         self._stop_file.unlink(missing_ok=True)
         args = [url + constants.API_PREFIX + constants.PATH_LIST, OTHER_TOOL_TOKEN, ADVERTISERS[-1]]
         self._process = subprocess.Popen(  # noqa: S603 - this interpreter and a fixed script
-            [sys.executable, "-c", OTHER_TOOL, *args, str(per_second), str(self._stop_file)],
+            [
+                sys.executable,
+                "-c",
+                OTHER_TOOL,
+                *args,
+                str(per_second),
+                schedule,
+                str(SHARE_MARGIN),
+                str(self._stop_file),
+            ],
             stdout=subprocess.PIPE,
             text=True,
         )
         assert self._process.stdout is not None
         assert self._process.stdout.readline().strip() == "sending"  # it is running before the stacks start
         self.sent = self.refused = 0
+        self.rate = 0.0
+        """Requests a second it sent, over its whole run."""
 
     def stop(self) -> None:
         self._stop_file.touch()
         out, _ = self._process.communicate(timeout=60)
-        self.sent, self.refused = json.loads(out.strip().splitlines()[-1])
+        self.sent, self.refused, elapsed = json.loads(out.strip().splitlines()[-1])
+        self.rate = self.sent / elapsed
 
 
 def drain(host: ProviderHost) -> list[str]:
@@ -179,7 +206,14 @@ class Outcome:
 
 
 def run_stacks(
-    url: str, store: str, cache: Path, stacks: int, creates: int, app: str, share: float, first: int
+    url: str,
+    store: str,
+    cache: Path,
+    stacks: int,
+    creates: int,
+    app: str,
+    first: int,
+    other_tool: tuple[float, str] | None,
 ) -> Outcome:
     """``stacks`` hosts creating ``creates`` audiences each, all at once, with the budget in ``store``; stack
     ``i`` in ad account ``first + i`` (each run in accounts of its own: TikTok holds 400 audiences each)."""
@@ -201,7 +235,10 @@ def run_stacks(
             )
         control(url, "POST", "/rate_tier", {"tier": TIER})  # counts from zero
         control(url, "POST", "/requests/reset")
-        other = OtherTool(url, constants.RATE_TIERS[TIER].per_second * share, cache.parent) if share else None
+        other = None
+        if other_tool is not None:
+            share, schedule = other_tool
+            other = OtherTool(url, constants.RATE_TIERS[TIER].per_second * share, schedule, cache.parent)
 
         def stack(index: int) -> None:
             advertiser = ADVERTISERS[first + index]
@@ -251,15 +288,22 @@ def run_stacks(
     return Outcome(elapsed, ours, failures, suspensions, other, announced, mean)
 
 
-def shared_rows(outcome: Outcome, store: str, stacks: int, creates: int) -> list[Row]:
+def shared_rows(outcome: Outcome, store: str, stacks: int, creates: int, schedule: str) -> list[Row]:
     tier = constants.RATE_TIERS[TIER]
-    label = f"{stacks} stacks x {creates} creates, {TIER} tier, another tool at 30%, store {store}"
+    label = (
+        f"{stacks} stacks x {creates} creates, {TIER} tier, another tool at 30% ({schedule}), store {store}"
+    )
     windows = [s["window"] for s in outcome.suspensions]
     long_ones = [s for s in outcome.suspensions if s["window"] != "second"]
     refused_seconds = sum(s["seconds"] for s in outcome.suspensions if s["window"] == "second")
     share = refused_seconds / outcome.elapsed
-    minimum = outcome.ours / (tier.per_second * (1 - OTHER_TOOL_SHARE))
+    other_sender = fingerprint(OTHER_TOOL_TOKEN)
+    tripping = Counter(
+        s["senders"].get(other_sender, 0) for s in outcome.suspensions if s["window"] == "second"
+    )
     other = outcome.other
+    left = tier.per_second - (other.rate if other else 0.0)  # what the other tool really left
+    minimum = outcome.ours / left
     return [
         Row(f"{label}: failed operations", str(len(outcome.failures)), "0", not outcome.failures),
         Row(
@@ -274,16 +318,24 @@ def shared_rows(outcome: Outcome, store: str, stacks: int, creates: int) -> list
             "<= 3%",
             share <= 0.03,
         ),
+        Row(
+            f"{label}: per-second suspensions by the other tool's requests in the second that tripped them",
+            ", ".join(f"{n} of its: {times}" for n, times in sorted(tripping.items())) or "-",
+            "-",
+            None,
+        ),
         Row(f"{label}: waits announced on the hosts' stderr", str(outcome.announced), "-", None),
         Row(f"{label}: the budget's pace, mean of samples", f"{outcome.mean_pace:.2f} /s", "-", None),
         Row(
-            f"{label}: our calls; the other tool's (refused)",
-            f"{outcome.ours}; {other.sent if other else 0} ({other.refused if other else 0})",
+            f"{label}: our calls; the other tool's (refused; its rate)",
+            f"{outcome.ours}; {other.sent if other else 0} ({other.refused if other else 0}; "
+            f"{other.rate if other else 0.0:.2f} /s)",
             f"{stacks * (creates + 1)}; -",
             None,
         ),
         Row(
-            f"{label}: wall time against the least the other 70% allow ({minimum:.1f} s)",
+            f"{label}: wall time against the least what the other tool left allows "
+            f"(our calls / {left:.2f} a second = {minimum:.1f} s)",
             f"{outcome.elapsed:.1f} s ({outcome.elapsed / minimum:.2f} x)",
             "<= 1.15 x",
             outcome.elapsed <= 1.15 * minimum,
@@ -327,6 +379,12 @@ def main() -> int:
     parser.add_argument("--scenario", choices=["shared", "alone", "both"], default="both")
     parser.add_argument("--stacks", type=int, default=4, help="stacks of the shared scenario (default 4)")
     parser.add_argument("--creates", type=int, default=300, help="audiences each stack creates (default 300)")
+    parser.add_argument(
+        "--other-tool",
+        choices=SCHEDULES,
+        default=SCHEDULES[0],
+        help="the other tool's schedule in the shared scenario (default within; see OTHER_TOOL)",
+    )
     args = parser.parse_args()
     print(f"Machine: {machine()}\n")
     rows: list[Row] = []
@@ -340,14 +398,21 @@ def main() -> int:
                     cache = folder / f"cache-{kind}"
                     if args.scenario in ("shared", "both"):
                         outcome = run_stacks(
-                            url, store, cache, args.stacks, args.creates, APP + kind, OTHER_TOOL_SHARE, first
+                            url,
+                            store,
+                            cache,
+                            args.stacks,
+                            args.creates,
+                            APP + kind,
+                            first,
+                            (OTHER_TOOL_SHARE, args.other_tool),
                         )
                         first += args.stacks
-                        rows += shared_rows(outcome, kind, args.stacks, args.creates)
+                        rows += shared_rows(outcome, kind, args.stacks, args.creates, args.other_tool)
                     if args.scenario in ("alone", "both"):
                         # A budget of its own name: what the shared run learnt of others is not carried over.
                         outcome = run_stacks(
-                            url, store, cache, 1, args.creates, APP + kind + "-alone", 0.0, first
+                            url, store, cache, 1, args.creates, APP + kind + "-alone", first, None
                         )
                         first += 1
                         rows += alone_rows(outcome, kind, args.creates)
