@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -304,3 +305,31 @@ def test_an_explicit_adoption_takes_over_an_audience_whose_rule_cannot_be_read(
     emulator.reset_request_counts()
     assert create(provider, adopt_audience_id=existing) == existing
     assert creates(emulator) == 0
+
+
+@pytest.mark.parametrize("shape", [AnswerShape.BACKEND])
+def test_an_existing_audience_whose_rule_cannot_be_read_is_named_as_a_possible_look_alike(
+    provider: AppActivity,
+    wire: Rewriting,
+    emulator: Emulator,
+    tiktok: TikTokClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Before a create, audiences with the declared name are checked: one whose rule cannot be read
+    may be an orphan of this very audience, so the warning (and a failed create's error) names it,
+    instead of failing the create or leaving it out in silence; it is never taken."""
+    existing = tiktok.create_rule_audience(
+        spec_from_props(checked(provider, name="unreadable")).to_create_payload()
+    )
+    wire.rewrites[constants.PATH_GET] = _unreadable_rule
+    with caplog.at_level(logging.WARNING, logger="pulumi_tiktok_audiences.recovery"):
+        made = create(provider, name="unreadable")
+    assert made != existing
+    assert sorted(live_ids(emulator)) == sorted([existing, made])
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "pulumi_tiktok_audiences.recovery"]
+    assert f"{existing} ('unreadable')" in warning
+
+    emulator.inject_fault(constants.PATH_RULE_CREATE, code=constants.CODE_PARAM_ERROR, count=1)
+    with pytest.raises(OperationError) as caught:
+        create(provider, name="unreadable")
+    assert f"(not adopted): {existing} ('unreadable')" in str(caught.value)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pulumi.dynamic import Config, ConfigureRequest
 from pydantic import ValidationError
 
+import pulumi_tiktok_audiences.client as client_package
 from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.client import AudienceDetail, LookalikeSpec, TikTokClient
 from pulumi_tiktok_audiences.emulator import (
@@ -24,9 +27,11 @@ from pulumi_tiktok_audiences.emulator import (
 )
 from pulumi_tiktok_audiences.errors import OperationError
 from pulumi_tiktok_audiences.lookalike import LookalikeAudienceSpec, LookalikeOptions, ShareSpec
+from pulumi_tiktok_audiences.provider import Lookalike
 from pulumi_tiktok_audiences.providers.lookalike import declared_lookalike
 from pulumi_tiktok_audiences.readiness import NotReadyError, audience_size, is_targetable, wait_until
 from pulumi_tiktok_audiences.reading import UnreadableAnswerError
+from pulumi_tiktok_audiences.settings import ENDPOINT_KEY, TOKEN_KEY
 from pulumi_tiktok_audiences.spec import AudienceSpec, error_paths
 from tests.openapi_schema import load_operation
 
@@ -329,3 +334,35 @@ def test_size_of_an_audience_the_advertiser_lacks_is_an_error(client: TikTokClie
     audience_id = buyers(client)
     with pytest.raises(OperationError, match=f"Advertiser {SECOND_ADVERTISER_ID} has no audience"):
         audience_size(client, SECOND_ADVERTISER_ID, audience_id)
+
+
+# --- the provider -------------------------------------------------------------------------------
+
+
+def test_a_read_after_renaming_a_lookalike_reports_the_new_name(
+    client: TikTokClient, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refresh answers reads from one listing of the advertiser (cache.py); a lookalike renamed
+    since that listing is read from TikTok, not from it."""
+    monkeypatch.setattr(
+        client_package, "TikTokClient", functools.partial(TikTokClient, transport=emulator.transport())
+    )
+    provider = Lookalike()
+    provider.configure(
+        ConfigureRequest(Config({TOKEN_KEY: DEFAULT_TOKEN, ENDPOINT_KEY: IN_PROCESS_BASE_URL}, "p"))
+    )
+    source = buyers(client)
+    emulator.clock.advance(1_000)  # calculated
+
+    def created(**overrides: Any) -> tuple[str, dict[str, Any]]:
+        result = provider.create(provider.check({}, spec(source_audience_id=source, **overrides)).inputs)
+        assert result.outs is not None
+        return str(result.id), dict(result.outs)
+
+    other, other_outs = created(name="other", audience_size="BROAD")
+    id_, outs = created(name="before")
+    provider.read(other, other_outs)  # the listing holds "before"
+    provider.update(id_, outs, provider.check(outs, {**outs, "name": "after"}).inputs)
+    emulator.reset_request_counts()
+    assert provider.read(id_, outs).outs["name"] == "after"
+    assert emulator.request_counts()[constants.PATH_LIST] == 1  # asked for by id

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.output import Unknown
@@ -726,3 +727,141 @@ def test_an_existing_equal_audience_is_named_not_taken_and_others_are_not_named(
     assert "run `tiktok-audiences pending` (docs/operations/recovery.md)" in warnings[0]  # not README
     assert different not in warnings[0]
     assert other_name not in warnings[0]
+
+
+def test_an_audience_deleted_since_the_listing_is_neither_a_look_alike_nor_an_error(
+    provider: AppActivity, emulator: Emulator, tiktok: TikTokClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The advertiser is listed once per process, before its first create; an audience listed then
+    and deleted since (by another tool, or by this deployment) is left out when its details are
+    asked for: it neither fails the create nor is named."""
+    spec = spec_from_props(checked(provider, name="deleted meanwhile"))
+    gone = tiktok.create_rule_audience(spec.to_create_payload())
+    create(provider, name="first create lists the advertiser")
+    tiktok.delete_audiences(DEFAULT_ADVERTISER_ID, [gone])
+
+    with caplog.at_level(logging.WARNING, logger="pulumi_tiktok_audiences.recovery"):
+        new_id, _ = create(provider, name="deleted meanwhile")
+
+    assert [a["audience_id"] for a in live(emulator) if a["name"] == "deleted meanwhile"] == [new_id]
+    assert [r for r in caplog.records if r.name == "pulumi_tiktok_audiences.recovery"] == []
+
+
+NOT_ADOPTED = "Existing audiences with the same name and rules (not adopted)"
+
+
+@pytest.mark.parametrize("failure", ["refused", "always lost"])
+def test_a_failed_create_names_the_equal_audiences_it_did_not_take_and_only_those(
+    provider: AppActivity,
+    emulator: Emulator,
+    tiktok: TikTokClient,
+    monkeypatch: pytest.MonkeyPatch,
+    failure: str,
+) -> None:
+    """The user who reads the error must learn of the look-alike (an orphan of an earlier run, or the
+    old audience of a replacement) without scrolling back to the warning; one with the same name but
+    other rules is not one."""
+    spec = spec_from_props(checked(provider, name="look-alike"))
+    equal = tiktok.create_rule_audience(spec.to_create_payload())
+    other_rules = spec_from_props(checked(provider, name="look-alike", include=[rule("LOGIN", 3)]))
+    different = tiktok.create_rule_audience(other_rules.to_create_payload())
+    if failure == "refused":
+        emulator.inject_fault(constants.PATH_RULE_CREATE, code=constants.CODE_PARAM_ERROR, count=1)
+    else:
+        policy = dataclasses.replace(provider_retry_policy(), sleep=lambda _: None)
+        monkeypatch.setattr("pulumi_tiktok_audiences.providers.base.provider_retry_policy", lambda: policy)
+        emulator.inject_fault(constants.PATH_RULE_CREATE, http_status=503)
+    with pytest.raises(OperationError) as caught:
+        create(provider, name="look-alike")
+    message = str(caught.value)
+    assert message.endswith(f" {NOT_ADOPTED}: {equal} ('look-alike').")
+    assert different not in message
+    assert sorted(a["audience_id"] for a in live(emulator)) == sorted([equal, different])
+
+
+def test_a_failed_create_without_equal_audiences_names_none(
+    provider: AppActivity, emulator: Emulator
+) -> None:
+    create(provider, name="other name")
+    emulator.inject_fault(constants.PATH_RULE_CREATE, code=constants.CODE_PARAM_ERROR, count=1)
+    with pytest.raises(OperationError) as caught:
+        create(provider, name="refused")
+    assert "[40002]" in str(caught.value)
+    assert "not adopted" not in str(caught.value)
+
+
+# --- the read cache: this process's own writes are never answered from a listing -------------------
+# A refresh lists an advertiser once and answers the following reads from that listing (cache.py).
+# Each test lists first (a read of another audience), then writes through the provider, then reads.
+
+
+def test_a_read_after_a_rename_reports_the_new_name(provider: AppActivity, emulator: Emulator) -> None:
+    other, other_outs = create(provider, name="other")
+    id_, outs = create(provider, name="before")
+    provider.read(other, other_outs)  # the listing holds "before"
+    provider.update(id_, outs, checked(provider, name="after"))
+    emulator.reset_request_counts()
+    result = provider.read(id_, outs)
+    assert result.outs["name"] == "after"
+    assert emulator.request_counts()[constants.PATH_LIST] == 1  # asked for by id
+
+
+def test_a_read_after_an_update_that_failed_once_tiktok_had_acted_reports_the_new_name(
+    provider: AppActivity, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TikTok's backend may fail after it acted (50002, reference §4.1): every retry renamed, and
+    the update failed. The listing from before the update answers for that audience no more."""
+    policy = dataclasses.replace(provider_retry_policy(), sleep=lambda _: None)
+    monkeypatch.setattr("pulumi_tiktok_audiences.settings.provider_retry_policy", lambda: policy)
+    other, other_outs = create(provider, name="other")
+    id_, outs = create(provider, name="before")
+    provider.read(other, other_outs)
+    emulator.inject_fault(constants.PATH_UPDATE, code=constants.CODE_SYS_TIMEOUT, processed=True)
+    with pytest.raises(OperationError):
+        provider.update(id_, outs, checked(provider, name="after"))
+    emulator.clear_faults()
+    assert [a["name"] for a in live(emulator) if a["audience_id"] == id_] == ["after"]
+    assert provider.read(id_, outs).outs["name"] == "after"
+
+
+def test_a_read_after_adopting_under_another_name_reports_the_declared_name(
+    provider: AppActivity, emulator: Emulator, tiktok: TikTokClient
+) -> None:
+    existing = tiktok.create_rule_audience(
+        spec_from_props(checked(provider, name="by hand")).to_create_payload()
+    )
+    other, other_outs = create(provider, name="other")
+    provider.read(other, other_outs)  # the listing holds "by hand"
+    id_, outs = create(provider, name="declared", adopt_audience_id=existing)
+    assert id_ == existing
+    assert provider.read(id_, outs).outs["name"] == "declared"
+
+
+def test_a_read_after_a_create_asks_tiktok_even_when_a_listing_already_holds_the_new_audience(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The host runs four operations at a time: a read of another resource may list the advertiser
+    after TikTok made the audience and before the create returns. The create forgets it, so the next
+    read asks TikTok for it by id (cache.py, own writes) instead of answering from that listing."""
+    during_create: list[Any] = []
+
+    class ReadDuringCreate(httpx.BaseTransport):
+        def __init__(self, inner: httpx.BaseTransport) -> None:
+            self._inner = inner
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            response = self._inner.handle_request(request)
+            if request.url.path.endswith(constants.PATH_RULE_CREATE) and during_create:
+                during_create.pop()()  # the concurrent read, once TikTok has made the audience
+            return response
+
+    wire = ReadDuringCreate(emulator.transport())
+    monkeypatch.setattr(client_package, "TikTokClient", functools.partial(TikTokClient, transport=wire))
+    provider = configured({TOKEN_KEY: DEFAULT_TOKEN, ENDPOINT_KEY: IN_PROCESS_BASE_URL})
+    other, other_outs = create(provider, name="other")
+    during_create.append(lambda: provider.read(other, other_outs))
+    id_, outs = create(provider, name="new")
+    assert during_create == []  # the listing was taken during the create
+    emulator.reset_request_counts()
+    assert provider.read(id_, outs).id == id_
+    assert emulator.request_counts()[constants.PATH_LIST] == 1
