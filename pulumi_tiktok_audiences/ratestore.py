@@ -72,9 +72,26 @@ def describe_store(spec: str) -> str | None:
     )
 
 
+_STORE_URL = re.compile(r"rediss?://[^\s'\"]+")
+_PASSWORD_PARAM = re.compile(r"([?&]password=)[^&#]*")
+
+
 def redact_url(text: str) -> str:
-    """``redis://user:secret@host`` -> ``redis://user:***@host``: a store's password stays out of messages."""
-    return re.sub(r"(rediss?://[^:@/\s]*:)[^@/\s]+@", r"\1***@", text)
+    """Every Redis URL in ``text`` without its password (``redis://user:***@host/0``), whichever way it is
+    written: redis-py reads one from the userinfo (after the first ':', up to the last '@' before the
+    path, so an unencoded '@' belongs to it) and from a ``password`` query parameter."""
+
+    def redact(match: re.Match[str]) -> str:
+        scheme, rest = match.group().split("://", 1)
+        end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+        authority, tail = rest[:end], rest[end:]
+        if "@" in authority:
+            userinfo, host = authority.rsplit("@", 1)
+            if ":" in userinfo:
+                authority = f"{userinfo.split(':', 1)[0]}:***@{host}"
+        return f"{scheme}://{authority}" + _PASSWORD_PARAM.sub(r"\1***", tail)
+
+    return _STORE_URL.sub(redact, text)
 
 
 @dataclass(frozen=True)

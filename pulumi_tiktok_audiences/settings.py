@@ -297,11 +297,19 @@ class ProviderSettings:
         try:
             return ratestore.open_store(self.rate_limit_store)
         except Exception as exc:  # sqlite3, OS and redis errors alike: say which store and why
+            why = f"{type(exc).__name__}: {ratestore.redact_url(str(exc))}"
+            alone = f"{ratestore.MEMORY} (this process only: stacks running at once then pace on their own)"
+            if self.rate_limit_store == ratestore.LOCAL:
+                raise ConfigurationError(
+                    f"{STORE_KEY}: cannot open the rate-limit store {ratestore.LOCAL}, the file "
+                    f"{ratestore.local_store_path()} ({why}); make its folder writable, set XDG_CACHE_HOME "
+                    f"to a writable folder, or set {STORE_KEY} to {alone} or a redis://host:port/db URL"
+                ) from None
             where = ratestore.redact_url(self.rate_limit_store)
             raise ConfigurationError(
-                f"{STORE_KEY}: cannot open the rate-limit store {where} ({type(exc).__name__}: "
-                f"{ratestore.redact_url(str(exc))}); fix it, or set {STORE_KEY} to {ratestore.LOCAL} "
-                f"(this machine) or {ratestore.MEMORY} (this process)"
+                f"{STORE_KEY}: cannot open the rate-limit store {where} "
+                f"({why}); check that Redis answers at that URL (host, port, password, database), or set "
+                f"{STORE_KEY} to {ratestore.LOCAL} (this machine) or {alone}"
             ) from None
 
 

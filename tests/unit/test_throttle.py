@@ -417,6 +417,38 @@ def test_a_store_that_cannot_be_reached_is_named_without_its_password() -> None:
     assert "hunter2" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("url", "shown", "secret"),
+    [
+        ("redis://user:p@ss@127.0.0.1:1/0", "redis://user:***@127.0.0.1:1/0", "p@ss"),  # '@' unencoded
+        ("redis://127.0.0.1:1/0?password=hunter2", "redis://127.0.0.1:1/0?password=***", "hunter2"),
+        ("rediss://:hunter2@h:1/0?ssl_cert_reqs=none", "rediss://:***@h:1/0?ssl_cert_reqs=none", "hunter2"),
+    ],
+)
+def test_a_store_url_is_shown_without_any_form_of_its_password(url: str, shown: str, secret: str) -> None:
+    """redis-py takes the password after the userinfo's first ':' up to its last '@', or from a
+    ``password`` query parameter: neither may reach a message."""
+    text = ratestore.redact_url(f"cannot open {url} (refused)")
+    assert text == f"cannot open {shown} (refused)"
+    assert secret not in text
+
+
+def test_a_local_store_that_cannot_be_opened_names_its_file_and_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "cache"
+    blocker.write_text("")  # a file where the cache folder should be (root ignores read-only modes)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    settings = resolve({TOKEN_KEY: "t"})
+    with pytest.raises(ConfigurationError) as caught:
+        settings.make_client()
+    text = str(caught.value)
+    assert str(blocker / "pulumi-tiktok-audiences" / "rate-budget.sqlite") in text
+    assert "XDG_CACHE_HOME" in text
+    assert f"{STORE_KEY} to memory" in text
+    assert f"{STORE_KEY} to local" not in text  # local is what failed
+
+
 def test_the_client_shares_the_process_budget_in_the_local_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
