@@ -38,7 +38,7 @@ from pulumi_tiktok_audiences.spec import (
 
 if TYPE_CHECKING:
     from pulumi_tiktok_audiences.cache import AudienceCache
-    from pulumi_tiktok_audiences.client import AudienceDetail, AudienceSummary, TikTokClient
+    from pulumi_tiktok_audiences.client import AudienceDetail, AudienceSummary, TikTokClient, TikTokError
 
 # Property names as they appear in Pulumi state. Inputs are what the program declares; outputs
 # are computed by TikTok and never cause a diff.
@@ -99,6 +99,19 @@ def _readiness(props: dict[str, Any]) -> ReadinessOptions:
 def declared_audience(spec: AudienceSpec) -> Declared:
     """How recovery and the pending-create lookup recognise this audience on TikTok."""
     return Declared(spec.advertiser_id, spec.name, "audience", lambda d: not reading.mismatches(d, spec))
+
+
+def _left_by_failed_update(error: TikTokError, done: list[str]) -> str:
+    """What a failed update left on TikTok's side, as far as TikTok's answers tell."""
+    from pulumi_tiktok_audiences.client import RetriesExhaustedError
+    from pulumi_tiktok_audiences.client.retry import may_have_acted
+
+    last = error.last_error if isinstance(error, RetriesExhaustedError) else error
+    if may_have_acted(last):  # a server error or a lost answer: TikTok may have acted first
+        done = [*done, "TikTok may have carried out the failed call before failing"]
+    if not done:
+        return "The audience is unchanged on TikTok's side"
+    return f"Yet {' and '.join(done)} (`pulumi refresh` shows what TikTok holds)"
 
 
 class AppActivityProvider(AudienceProvider):
@@ -246,16 +259,18 @@ class AppActivityProvider(AudienceProvider):
 
         old, new = spec_from_props(olds), spec_from_props(news)
         client, audiences = self._connected()
+        done: list[str] = []  # what TikTok did before a later call failed
         try:
             if old.audience_sub_type != new.audience_sub_type:
                 # TikTok's current name: update needs one, and ignores it beside a sub-type (§2.2).
                 client.update_audience_sub_type(new.advertiser_id, id_, new.audience_sub_type, old.name)
+                done.append(f"its sub-type was changed to {new.audience_sub_type}")
             if old.name != new.name:
                 client.rename_audience(new.advertiser_id, id_, new.name)
         except TikTokError as exc:
             raise OperationError(
-                f"Updating audience {id_} ({old.name!r} -> {new.name!r}) failed: {exc}. The audience "
-                "is unchanged on TikTok's side; run `pulumi up` again once the cause is fixed."
+                f"Updating audience {id_} ({old.name!r} -> {new.name!r}) failed: {exc}. "
+                f"{_left_by_failed_update(exc, done)}; run `pulumi up` again once the cause is fixed."
             ) from None
         finally:
             audiences.forget(new.advertiser_id, id_)  # even a failed update may have changed it

@@ -11,7 +11,7 @@ import dataclasses
 import functools
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -115,6 +115,28 @@ def create(provider: AppActivity, **overrides: Any) -> tuple[str, dict[str, Any]
 
 def live(emulator: Emulator, advertiser_id: str = DEFAULT_ADVERTISER_ID) -> list[dict[str, Any]]:
     return emulator.audiences(advertiser_id)
+
+
+class AfterRequest(httpx.BaseTransport):
+    """The emulator's transport, running ``then`` once right after it has handled the next request
+    to ``path``: what another thread or tool does meanwhile, in a fixed order."""
+
+    def __init__(self, inner: httpx.BaseTransport, path: str) -> None:
+        self._inner, self._path = inner, path
+        self.then: Callable[[], object] | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._inner.handle_request(request)
+        if self.then is not None and request.url.path.endswith(self._path):
+            then, self.then = self.then, None
+            then()
+        return response
+
+
+def provider_on(wire: httpx.BaseTransport, monkeypatch: pytest.MonkeyPatch) -> AppActivity:
+    """A provider like the ``provider`` fixture's, whose clients send through ``wire``."""
+    monkeypatch.setattr(client_package, "TikTokClient", functools.partial(TikTokClient, transport=wire))
+    return configured({TOKEN_KEY: DEFAULT_TOKEN, ENDPOINT_KEY: IN_PROCESS_BASE_URL})
 
 
 # --- settings -------------------------------------------------------------------------------------
@@ -449,7 +471,25 @@ def test_update_refused_by_tiktok_explains(provider: AppActivity, emulator: Emul
     with pytest.raises(OperationError) as caught:
         provider.update(id_, outs, checked(provider, name="after"))
     assert "[40002]" in str(caught.value)
+    assert "The audience is unchanged on TikTok's side" in str(caught.value)
     assert [a["name"] for a in live(emulator)] == ["before"]
+
+
+def test_an_update_refused_after_its_sub_type_change_says_what_changed(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sub-type change and a rename are two calls: the rename refused, the sub-type stays changed."""
+    wire = AfterRequest(emulator.transport(), constants.PATH_UPDATE)
+    provider = provider_on(wire, monkeypatch)
+    id_, outs = create(provider, name="before")
+    wire.then = lambda: emulator.inject_fault(constants.PATH_UPDATE, code=constants.CODE_PARAM_ERROR, count=1)
+    with pytest.raises(OperationError) as caught:
+        provider.update(id_, outs, checked(provider, name="after", audience_sub_type="REACH_FREQUENCY"))
+    message = str(caught.value)
+    assert "[40002]" in message
+    assert "its sub-type was changed to REACH_FREQUENCY" in message
+    assert "unchanged on TikTok" not in message
+    assert [(a["name"], a["audience_sub_type"]) for a in live(emulator)] == [("before", "REACH_FREQUENCY")]
 
 
 def test_delete_is_idempotent(provider: AppActivity, emulator: Emulator) -> None:
@@ -817,8 +857,10 @@ def test_a_read_after_an_update_that_failed_once_tiktok_had_acted_reports_the_ne
     id_, outs = create(provider, name="before")
     provider.read(other, other_outs)
     emulator.inject_fault(constants.PATH_UPDATE, code=constants.CODE_SYS_TIMEOUT, processed=True)
-    with pytest.raises(OperationError):
+    with pytest.raises(OperationError) as caught:
         provider.update(id_, outs, checked(provider, name="after"))
+    assert "TikTok may have carried out the failed call" in str(caught.value)
+    assert "unchanged on TikTok" not in str(caught.value)
     emulator.clear_faults()
     assert [a["name"] for a in live(emulator) if a["audience_id"] == id_] == ["after"]
     assert provider.read(id_, outs).outs["name"] == "after"
@@ -843,25 +885,12 @@ def test_a_read_after_a_create_asks_tiktok_even_when_a_listing_already_holds_the
     """The host runs four operations at a time: a read of another resource may list the advertiser
     after TikTok made the audience and before the create returns. The create forgets it, so the next
     read asks TikTok for it by id (cache.py, own writes) instead of answering from that listing."""
-    during_create: list[Any] = []
-
-    class ReadDuringCreate(httpx.BaseTransport):
-        def __init__(self, inner: httpx.BaseTransport) -> None:
-            self._inner = inner
-
-        def handle_request(self, request: httpx.Request) -> httpx.Response:
-            response = self._inner.handle_request(request)
-            if request.url.path.endswith(constants.PATH_RULE_CREATE) and during_create:
-                during_create.pop()()  # the concurrent read, once TikTok has made the audience
-            return response
-
-    wire = ReadDuringCreate(emulator.transport())
-    monkeypatch.setattr(client_package, "TikTokClient", functools.partial(TikTokClient, transport=wire))
-    provider = configured({TOKEN_KEY: DEFAULT_TOKEN, ENDPOINT_KEY: IN_PROCESS_BASE_URL})
+    wire = AfterRequest(emulator.transport(), constants.PATH_RULE_CREATE)
+    provider = provider_on(wire, monkeypatch)
     other, other_outs = create(provider, name="other")
-    during_create.append(lambda: provider.read(other, other_outs))
+    wire.then = lambda: provider.read(other, other_outs)  # the concurrent read
     id_, outs = create(provider, name="new")
-    assert during_create == []  # the listing was taken during the create
+    assert wire.then is None  # the listing was taken during the create
     emulator.reset_request_counts()
     assert provider.read(id_, outs).id == id_
     assert emulator.request_counts()[constants.PATH_LIST] == 1
