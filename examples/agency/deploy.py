@@ -17,6 +17,7 @@ from the command line; the backend is the one ``pulumi login`` chose (or PULUMI_
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -164,12 +165,25 @@ class Steps:
             self.errors.append(event.diagnostic_event.message)
 
 
+class NoPulumiCLIError(Exception):
+    """The Automation API runs the ``pulumi`` program, and there is none on PATH."""
+
+
 @dataclass(frozen=True)
 class AutomationRunner:
     """Runs one account's stack of the project in ``work_dir`` with the Pulumi CLI."""
 
     work_dir: Path
     preview_only: bool
+
+    def __post_init__(self) -> None:
+        # Checked once here: without it every stack would fail alone with a bare FileNotFoundError.
+        if shutil.which("pulumi") is None:
+            raise NoPulumiCLIError(
+                "deploy.py runs each stack with the Pulumi CLI (through the Automation API), and there is "
+                "no `pulumi` on PATH: install it (https://www.pulumi.com/docs/install/), or put the folder "
+                "holding it on PATH, then run deploy.py again"
+            )
 
     def __call__(self, account: agency.Account, stack: str, report: Report) -> StackResult:
         started = time.monotonic()
@@ -219,11 +233,12 @@ def main(accounts_file: Path, k: int, stack_prefix: str, preview_only: bool) -> 
     try:
         accounts = agency.load_accounts(accounts_file)
         jobs = [(account, agency.stack_name(stack_prefix, account)) for account in accounts]
-    except agency.AccountsError as exc:
+        runner = AutomationRunner(HERE, preview_only)
+    except (agency.AccountsError, NoPulumiCLIError) as exc:
         raise click.ClickException(str(exc)) from None
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=Console(stderr=True)) as progress:
-        results = run_all(jobs, k, AutomationRunner(HERE, preview_only), progress)
+        results = run_all(jobs, k, runner, progress)
     # Not a terminal (a CI log, a file): wide enough for one line per stack, the reason included.
     Console(width=None if sys.stdout.isatty() else LOG_WIDTH).print(
         summary_table(results, preview_only=preview_only)

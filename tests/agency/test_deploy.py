@@ -286,3 +286,17 @@ def test_the_command_refuses_an_accounts_file_with_problems(
     assert result.exit_code == 1
     assert f"{accounts}: accounts[0].advertiser_id: an advertiser id must be" in result.output
     assert fake_runner.calls == []
+
+
+def test_without_the_pulumi_cli_it_says_what_to_install_and_runs_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no `pulumi` on PATH
+
+    result = CliRunner().invoke(deploy.main, ["-k", "2", "--preview-only"])
+
+    assert result.exit_code == 1
+    assert "no `pulumi` on PATH" in result.output
+    assert "https://www.pulumi.com/docs/install/" in result.output
+    assert "Error" not in result.output.replace("Error: ", "", 1)  # one line, no per-stack exceptions
+    assert "stacks ok" not in result.output
