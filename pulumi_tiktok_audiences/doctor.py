@@ -10,7 +10,8 @@ Checks, in order, each with a status and, when it fails, the next step:
   one) and how many of its 400 custom audiences it owns (``list``, all pages);
 * **app <id>**, given a catalog's apps (``doctor CATALOG``): each app its audiences name that is not
   among its advertiser's apps on TikTok, with the audiences that use it;
-* **rate limit**: the tier and pace in effect; a warning on TikTok's sandbox under another tier.
+* **rate limit**: the tier and pace in effect, and the developer app's budget: its name and store,
+  which must open; a warning on TikTok's sandbox under another tier.
 
 On TikTok's sandbox the advertiser check fails saying plainly that the sandbox serves no audience
 endpoints: it answers them and ``app/list`` with 40008 or 40014 (reference §7.1).
@@ -41,13 +42,19 @@ from pulumi_tiktok_audiences.client import (
 )
 from pulumi_tiktok_audiences.client.accounts import AppSummary
 from pulumi_tiktok_audiences.errors import ConfigurationError
+from pulumi_tiktok_audiences.ratestore import LOCAL as LOCAL_STORE
+from pulumi_tiktok_audiences.ratestore import MEMORY as MEMORY_STORE
+from pulumi_tiktok_audiences.ratestore import local_store_path, redact_url
 from pulumi_tiktok_audiences.settings import (
     ADVERTISER_ENV,
     ENDPOINT_KEY,
+    STORE_ENV,
+    STORE_KEY,
     TOKEN_ENV,
     TOKEN_KEY,
     ProviderSettings,
 )
+from pulumi_tiktok_audiences.throttle import budget_key_for_token
 
 Status = Literal["ok", "warn", "fail", "skip"]
 RATE_TIER_KEY: Final = "tiktok:rateLimitTier"
@@ -401,13 +408,33 @@ def _rate_limit(settings: ProviderSettings) -> Check:
     per_minute = getattr(pacing, "per_minute", None) if pacing is not None else None
     parts = [f"tier {tier}" if tier else "no tier (an emulator has no quota)"]
     if isinstance(per_second, int | float):
-        parts.append(f"paced at {per_second:g} requests/s")
+        parts.append(f"paced at up to {per_second:g} requests/s")
         if isinstance(per_minute, int | float):
             parts.append(f"at most {per_minute:g} a minute")
     else:
         parts.append("not paced")
+    problem = None
+    if isinstance(settings, ProviderSettings) and pacing is not None:
+        try:
+            settings.open_store()
+        except ConfigurationError as exc:
+            problem = str(exc)
+        token = settings.access_token
+        name = settings.developer_app or (budget_key_for_token(token) if token else "derived from the token")
+        store = settings.rate_limit_store
+        where = {
+            LOCAL_STORE: f"{store} ({local_store_path()})",
+            MEMORY_STORE: f"{store} (this process only)",
+        }.get(store, redact_url(store))
+        parts.append(f"budget {name!r} in {where}")
     detail = "; ".join(parts)
     data = {"tier": None if tier is None else str(tier), "per_second": per_second, "per_minute": per_minute}
+    if problem is not None:
+        fix = (
+            f"correct {STORE_KEY} (the doctor reads {STORE_ENV}), or leave it unset for {LOCAL_STORE}, "
+            "a file in this machine's cache folder"
+        )
+        return Check("rate limit", "fail", f"{detail}: {problem}", fix, data)
     on_sandbox = not settings.is_local and resolve_base_url(settings.endpoint) == constants.SANDBOX_URL
     if on_sandbox and str(tier).lower() != "sandbox":
         fix = (
@@ -419,14 +446,23 @@ def _rate_limit(settings: ProviderSettings) -> Check:
 
 
 def doctor_client(settings: ProviderSettings) -> TikTokClient:
-    """A client for the doctor: the deployment's endpoint and token, one retry, no long waits."""
+    """A client for the doctor: the deployment's endpoint and token, one retry, no long waits. Its
+    requests draw from the developer app's shared budget, as every command's do, so that a doctor run
+    beside a deployment adds nothing to the app's pace (a store that cannot be opened fails the rate
+    limit check instead, and the doctor's few requests then go unpaced)."""
 
     if settings.is_local:
         return settings.make_client()  # the embedded emulator: nothing to wait for
     timeout = DEFAULT_TIMEOUT if settings.timeout_seconds is None else settings.timeout_seconds
+    base_url = resolve_base_url(settings.endpoint)
+    limiter = None
+    if settings.access_token is not None:
+        with contextlib.suppress(ConfigurationError):
+            limiter = settings.shared_budget(base_url, settings.access_token)
     return TikTokClient(
         settings.access_token,
-        base_url=resolve_base_url(settings.endpoint),
+        base_url=base_url,
         retry=RetryPolicy(max_attempts=2, initial_backoff=1.0, max_elapsed_seconds=10.0),
         timeout=timeout,
+        limiter=limiter,
     )

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pulumi_tiktok_audiences import constants, ratestore
 from pulumi_tiktok_audiences.errors import ConfigurationError
-from pulumi_tiktok_audiences.throttle import Pacing, budget_key_for_token
+from pulumi_tiktok_audiences.throttle import Budget, Pacing, budget_key_for_token, shared_budget
 
 if TYPE_CHECKING:
     import httpx
@@ -243,7 +243,7 @@ class ProviderSettings:
             TikTokClient,
             resolve_base_url,
         )
-        from pulumi_tiktok_audiences.throttle import STDERR_ANNOUNCER, Budget, shared_budget
+        from pulumi_tiktok_audiences.throttle import STDERR_ANNOUNCER, Budget
 
         timing: dict[str, Any] = {"clock": clock, "sleep": sleep}
         timing = {name: value for name, value in timing.items() if value is not None}
@@ -275,13 +275,11 @@ class ProviderSettings:
         else:
             base_url = resolve_base_url(self.endpoint)
         limiter = None
-        if pacing is not None:
-            name = self.budget_name(token)
-            if timing or store is not None:
-                own = store or ratestore.MemoryStore()
-                limiter = Budget(own, name, pacing, scope=base_url, **timing)
-            else:
-                limiter = shared_budget(self._open_store(), name, base_url, pacing)
+        if pacing is not None and (timing or store is not None):
+            own = store or ratestore.MemoryStore()
+            limiter = Budget(own, self.budget_name(token), pacing, scope=base_url, **timing)
+        elif pacing is not None:
+            limiter = self.shared_budget(base_url, token)
         network = {} if transport is None else {"transport": transport}
         return TikTokClient(
             token,
@@ -293,7 +291,18 @@ class ProviderSettings:
             **network,
         )
 
-    def _open_store(self) -> ratestore.RateStore:
+    def shared_budget(self, base_url: str, token: str) -> Budget | None:
+        """The process's budget for ``token``'s requests to ``base_url`` in the configured store, which
+        every process of the developer app shares (None: not paced); :class:`ConfigurationError`, saying
+        what to do, when the store cannot be opened."""
+        pacing = self.pacing
+        if pacing is None:
+            return None
+        return shared_budget(self.open_store(), self.budget_name(token), base_url, pacing)
+
+    def open_store(self) -> ratestore.RateStore:
+        """The configured rate-limit store, opened once per process; :class:`ConfigurationError`, saying
+        what to do, when it cannot be."""
         try:
             return ratestore.open_store(self.rate_limit_store)
         except Exception as exc:  # sqlite3, OS and redis errors alike: say which store and why

@@ -13,8 +13,9 @@ import pytest
 from click.testing import CliRunner, Result
 from pydantic import SecretStr
 
-from pulumi_tiktok_audiences import constants
+from pulumi_tiktok_audiences import constants, ratestore
 from pulumi_tiktok_audiences.cli import main
+from pulumi_tiktok_audiences.client import resolve_base_url
 from pulumi_tiktok_audiences.doctor import _rate_limit
 from pulumi_tiktok_audiences.emulator import (
     DEFAULT_ADVERTISER_ID,
@@ -387,3 +388,50 @@ def test_catalog_problems_fail_the_doctor_and_name_validate(url: str, tmp_path: 
     problems = check(as_json(result), "catalog")
     assert problems["status"] == "fail"
     assert f"tiktok-audiences validate {path}" in problems["fix"]
+
+
+def test_the_doctors_requests_draw_from_the_developer_apps_shared_budget(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Like every command that calls TikTok: run beside `pulumi up`, it must not add to the app's pace."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("TIKTOK_RATE_LIMIT_TIER", "basic")
+    monkeypatch.setenv("TIKTOK_DEVELOPER_APP", "agency")
+    result = doctor("--endpoint", url, "--token", DEFAULT_TOKEN, "--advertiser-id", DEFAULT_ADVERTISER_ID)
+    assert result.exit_code == 0, result.output
+    store = ratestore.SQLiteStore(ratestore.local_store_path())
+    try:
+        sent = store.read(f"{resolve_base_url(url)}|agency").day_count
+    finally:
+        store.close()
+    assert sent >= 2  # the advertiser's apps and its audiences at least
+    (line,) = [line for line in result.output.splitlines() if line.startswith("[ok  ] rate limit")]
+    assert f"budget 'agency' in local ({ratestore.local_store_path()})" in line
+
+
+def test_a_rate_limit_store_that_cannot_be_opened_fails_the_rate_limit_check_only(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TIKTOK_RATE_LIMIT_TIER", "basic")
+    monkeypatch.setenv("TIKTOK_RATE_LIMIT_STORE", "redis://:hunter2@127.0.0.1:1/0")
+    result = doctor(
+        "--endpoint",
+        url,
+        "--token",
+        DEFAULT_TOKEN,
+        "--advertiser-id",
+        DEFAULT_ADVERTISER_ID,
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 1, result.output
+    report = as_json(result)
+    assert check(report, "token")["status"] == "ok"  # the other checks still ran
+    limit = check(report, "rate limit")
+    assert limit["status"] == "fail"
+    assert (
+        "tiktok:rateLimitStore: cannot open the rate-limit store redis://:***@127.0.0.1:1/0"
+        in limit["detail"]
+    )
+    assert "TIKTOK_RATE_LIMIT_STORE" in limit["fix"]
+    assert "hunter2" not in result.output
