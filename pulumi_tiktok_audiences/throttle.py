@@ -49,8 +49,10 @@ BETA = 0.9
 """After a per-second refusal the pace is this share of the pace at the refusal (CUBIC's beta; AWS
 uses 0.7, RFC 9438 0.7: here each refusal already stops the app for a second, so a shallow cut)."""
 RECOVERY_SECONDS = 40.0
-"""How long the pace takes, at the ceiling and after a full cut, to climb back to its plateau (CUBIC's
-K): the longer, the rarer the refusals and the slower the pace finds room that others freed."""
+"""CUBIC's K for a cut from the ceiling to BETA of it with the plateau at the ceiling: the longer, the
+rarer the refusals and the slower the pace finds room that others freed. The plateau is set halfway
+between the cut and the refused pace (:meth:`Budget._judge`), so the climb back to it takes about 32 s
+after a refusal at the ceiling (40 s times the cube root of a half), and less at lower paces."""
 FLOOR_SHARE = 0.05
 """The pace never drops below this share of the ceiling."""
 DRAIN_SECONDS = 1.0

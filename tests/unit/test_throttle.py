@@ -6,6 +6,7 @@ Clocks are fake (epoch seconds, as the shared store needs): nothing waits.
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -51,6 +52,7 @@ from pulumi_tiktok_audiences.throttle import (
     pace_at,
     shared_budget,
 )
+from tests.harness.host import REPO_ROOT
 
 START = datetime(2026, 11, 29, 21, 30, tzinfo=UTC).timestamp()  # 2 h 30 min before 00:00 UTC
 BASIC = Pacing(per_second=10, per_day=864_000)
@@ -106,6 +108,24 @@ def test_after_a_refusal_the_pace_is_cut_then_climbs_back_along_a_cubic_flat_nea
     assert pace_at(cut, START + 10_000, 10) == 10
     floor = LaneState(since=START, w_max=0.1, cut_at=START)
     assert pace_at(floor, START, 10) == FLOOR_SHARE * 10
+
+
+def test_the_documented_climb_back_to_the_plateau_is_the_pacers() -> None:
+    """docs/operations/rate-limits.md says how long the pace takes, after a refusal at the ceiling, to
+    climb back to its plateau: that figure must be what the pacer does."""
+    text = (REPO_ROOT / "docs" / "operations" / "rate-limits.md").read_text(encoding="utf-8")
+    (documented,) = re.findall(r"about (\d+) s to get there", text)
+    time = FakeTime()
+    pacer = budget(time)
+    send_times(pacer, time, 20)  # past the slow start's half second: at the ceiling
+    pacer.acquire("list")
+    pacer.refused("list", constants.CODE_REQUEST_TOO_FREQUENT)
+    state = pacer.store.read(pacer.lane("list"))
+    plateau, cut_at = state.w_max, state.cut_at
+    assert plateau is not None
+    assert cut_at is not None
+    climb = next(t / 10 for t in range(1, 1200) if pace_at(state, cut_at + t / 10, 10) >= plateau - 1e-9)
+    assert climb == pytest.approx(int(documented), rel=0.15)
 
 
 def test_requests_leave_evenly_spaced_and_speed_up_while_accepted() -> None:
