@@ -390,6 +390,25 @@ def test_a_create_that_fails_twice_says_nothing_was_created(
     assert live(emulator) == []
 
 
+def test_a_lost_create_answer_whose_lookup_fails_says_the_audience_may_exist(
+    provider: AppActivity, emulator: Emulator
+) -> None:
+    """The create may have been carried out and nobody can tell: never sent again, and the user is
+    told where to look."""
+    create(provider, name="first create lists the advertiser")
+    emulator.inject_fault(constants.PATH_RULE_CREATE, drop=True, count=1)  # made, answer lost
+    emulator.inject_fault(constants.PATH_LIST, code=constants.CODE_PERMISSION_ERROR, count=1)
+    with pytest.raises(OperationError) as caught:
+        create(provider, name="made, not found")
+    message = str(caught.value)
+    assert "answer was lost" in message
+    assert "looking for the audience failed" in message
+    assert "[40001]" in message
+    assert "look for 'made, not found' in TikTok Ads Manager and delete it" in message
+    assert emulator.request_counts()[constants.PATH_RULE_CREATE] == 2  # the first create, this one once
+    assert "made, not found" in [a["name"] for a in live(emulator)]
+
+
 def test_a_create_whose_answers_are_always_lost_says_nothing_was_created(
     provider: AppActivity, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -711,7 +730,8 @@ def test_a_lost_answer_with_several_new_matches_takes_none_and_names_them(
     emulator.inject_fault(constants.PATH_RULE_CREATE, http_status=503, count=1)  # answer lost, not made
     with pytest.raises(OperationError) as caught:
         create(provider, name="made elsewhere meanwhile")
-    assert all(i in str(caught.value) for i in others)
+    named = [f"{i} ('made elsewhere meanwhile')" for i in others]
+    assert ", ".join(named) in str(caught.value) or ", ".join(reversed(named)) in str(caught.value)
     assert "None was taken" in str(caught.value)
     assert {a["audience_id"] for a in live(emulator)} >= set(others)
 
@@ -763,6 +783,7 @@ def test_an_existing_equal_audience_is_named_not_taken_and_others_are_not_named(
     warnings = [r.getMessage() for r in caplog.records if r.name == "pulumi_tiktok_audiences.recovery"]
     assert len(warnings) == 1
     assert f"Advertiser {DEFAULT_ADVERTISER_ID} already has an audience" in warnings[0]
+    assert "with the name and rules of 'look-alike'" in warnings[0]
     assert f"{equal} ('look-alike')" in warnings[0]
     assert "run `tiktok-audiences pending` (docs/operations/recovery.md)" in warnings[0]  # not README
     assert different not in warnings[0]
