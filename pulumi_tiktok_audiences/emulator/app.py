@@ -36,8 +36,8 @@ from pulumi_tiktok_audiences.emulator.ratelimit import restricted_message
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-    from pulumi_tiktok_audiences.emulator.core import Emulator
     from pulumi_tiktok_audiences.emulator.service import Endpoint
+    from pulumi_tiktok_audiences.emulator.state import EmulatorState
 
 CONTROL_PREFIX = "/_emulator"
 MAX_BODY_BYTES = 1 << 20
@@ -76,9 +76,9 @@ _SECONDS_BODY = validation.Obj({"seconds": validation.Num()}, frozenset({"second
 
 
 class EmulatorApp:
-    """WSGI callable; stateless itself, everything lives in the :class:`Emulator` it fronts."""
+    """WSGI callable; stateless itself, everything lives in the :class:`EmulatorState` it fronts."""
 
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: EmulatorState) -> None:
         self._emulator = emulator
         self._routes: dict[str, Endpoint] = {e.path: e for e in emulator.endpoints()}
         self._controls: dict[tuple[str, str], ControlHandler] = {
