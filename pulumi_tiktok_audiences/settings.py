@@ -130,11 +130,18 @@ class ProviderSettings:
                 f"{DEVELOPER_APP_KEY}: expected a name of at most 200 printable characters (your developer "
                 "app's id or name, the same for every token of the app)"
             )
+        token = pick(TOKEN_KEY, TOKEN_ENV)
+        if developer_app is not None and developer_app == token:
+            raise ConfigurationError(
+                f"{DEVELOPER_APP_KEY}: this is the access token, and the name is written to the rate-limit "
+                "store in clear; set your developer app's id or name instead (the same for every token of "
+                "the app), or leave it unset for a name derived from the token"
+            )
         wait = _positive(
             WAIT_KEY, pick(WAIT_KEY, WAIT_ENV), "seconds", f"default {DEFAULT_WAIT_SECONDS:g}", zero_ok=True
         )
         settings = cls(
-            access_token=pick(TOKEN_KEY, TOKEN_ENV),
+            access_token=token,
             endpoint=endpoint,
             advertiser_id=pick(ADVERTISER_KEY, ADVERTISER_ENV),
             rate_limit_tier=None if tier is None else tier.lower(),

@@ -31,6 +31,7 @@ from pulumi_tiktok_audiences.settings import (
     STORE_KEY,
     TIER_ENV,
     TIER_KEY,
+    TOKEN_ENV,
     TOKEN_KEY,
     WAIT_ENV,
     WAIT_KEY,
@@ -419,6 +420,15 @@ def test_the_store_and_the_developer_app_come_from_stack_config_then_the_environ
     assert resolve({}, {DEVELOPER_APP_ENV: "7000000000000000001"}).developer_app == "7000000000000000001"
     assert resolve({DEVELOPER_APP_KEY: "agency"}).budget_name("t") == "agency"
     assert resolve({}).budget_name("t") == budget_key_for_token("t")
+
+
+def test_a_developer_app_name_that_is_the_access_token_is_refused_without_echoing_it() -> None:
+    """The name is written to the shared store in clear: the token given there by mistake must not be."""
+    with pytest.raises(ConfigurationError) as caught:
+        resolve({}, {TOKEN_ENV: "act.s3cr3t-token", DEVELOPER_APP_ENV: " act.s3cr3t-token "})
+    assert DEVELOPER_APP_KEY in str(caught.value)
+    assert "access token" in str(caught.value)
+    assert "s3cr3t" not in str(caught.value)
 
 
 @pytest.mark.parametrize("value", ["sqlite", "file:///tmp/x", "redis:/oops", "mem"])
