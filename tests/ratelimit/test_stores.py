@@ -26,14 +26,17 @@ from pulumi_tiktok_audiences.ratestore import LaneState, RateStore, RedisStore, 
 
 REPO = Path(__file__).resolve().parents[2]
 PROCESSES, REQUESTS, CEILING = 3, 12, 20.0  # 36 requests at 20 a second at most
+RUNS = 5
+"""At most this many runs, until one where the processes' requests interleave (see the test)."""
 
 # A process of its own: a budget on the store, `REQUESTS` paced requests once the gate file exists.
 WORKER = """
 import json, os, sys, time
 from pulumi_tiktok_audiences.ratestore import open_store
 from pulumi_tiktok_audiences.throttle import Budget, Pacing
-store_spec, gate, count, ceiling = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-budget = Budget(open_store(store_spec), "agency-app", Pacing(per_second=ceiling))
+store_spec, gate, app = sys.argv[1], sys.argv[2], sys.argv[5]
+count, ceiling = int(sys.argv[3]), float(sys.argv[4])
+budget = Budget(open_store(store_spec), app, Pacing(per_second=ceiling))
 print("ready", flush=True)
 deadline = time.monotonic() + 120
 while not os.path.exists(gate) and time.monotonic() < deadline:
@@ -60,9 +63,9 @@ def store_spec(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pyte
     return url
 
 
-def run_processes(store_spec: str, gate: Path) -> list[list[float]]:
+def run_processes(store_spec: str, gate: Path, app: str) -> list[list[float]]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    args = [store_spec, str(gate), str(REQUESTS), str(CEILING)]
+    args = [store_spec, str(gate), str(REQUESTS), str(CEILING), app]
     workers = [
         subprocess.Popen([sys.executable, "-c", WORKER, *args], stdout=subprocess.PIPE, text=True, env=env)
         for _ in range(PROCESSES)
@@ -85,18 +88,23 @@ def run_processes(store_spec: str, gate: Path) -> list[list[float]]:
 
 
 def test_processes_on_one_store_share_one_budget(store_spec: str, tmp_path: Path) -> None:
-    sent = run_processes(store_spec, tmp_path / "go")
-    everything = sorted(itertools.chain.from_iterable(sent))
-    assert len(everything) == PROCESSES * REQUESTS
-    # Never two requests of the app within 1/ceiling.
-    assert min(b - a for a, b in itertools.pairwise(everything)) >= 1 / CEILING - 1e-6
-    # They did compete: the processes' slots interleave rather than come one process after another.
-    owner = sorted((at, index) for index, times in enumerate(sent) for at in times)
-    switches = sum(a[1] != b[1] for a, b in itertools.pairwise(owner))
-    assert switches > PROCESSES - 1
-    store = open_store(store_spec)
-    state = store.read("|agency-app")
-    assert state.day_count == PROCESSES * REQUESTS
+    """Every run must keep the spacing and count every request. The spacing proves sharing only in a run
+    where the processes competed (their slots interleave); a busy machine may start one so late that the
+    others are done first, so such a run is repeated, a bounded number of times, with a new app."""
+    competed = []
+    for run in range(RUNS):
+        app = f"agency-app-{run}"
+        sent = run_processes(store_spec, tmp_path / f"go-{run}", app)
+        everything = sorted(itertools.chain.from_iterable(sent))
+        assert len(everything) == PROCESSES * REQUESTS
+        # Never two requests of the app within 1/ceiling.
+        assert min(b - a for a, b in itertools.pairwise(everything)) >= 1 / CEILING - 1e-6
+        assert open_store(store_spec).read(f"|{app}").day_count == PROCESSES * REQUESTS
+        owner = sorted((at, index) for index, times in enumerate(sent) for at in times)
+        competed.append(sum(a[1] != b[1] for a, b in itertools.pairwise(owner)) > PROCESSES - 1)
+        if competed[-1]:
+            break
+    assert any(competed), f"in {RUNS} runs the processes never sent at the same time"
 
 
 def stores(spec: str) -> Iterator[RateStore]:
