@@ -52,6 +52,7 @@ from pulumi_tiktok_audiences.settings import (
     TOKEN_ENV,
     TOKEN_KEY,
     TRACKED_EVENTS_KEY,
+    WAIT_KEY,
     ProviderSettings,
     provider_retry_policy,
 )
@@ -133,10 +134,12 @@ class AfterRequest(httpx.BaseTransport):
         return response
 
 
-def provider_on(wire: httpx.BaseTransport, monkeypatch: pytest.MonkeyPatch) -> AppActivity:
-    """A provider like the ``provider`` fixture's, whose clients send through ``wire``."""
+def provider_on(
+    wire: httpx.BaseTransport, monkeypatch: pytest.MonkeyPatch, config: dict[str, Any] | None = None
+) -> AppActivity:
+    """A provider like the ``provider`` fixture's (plus ``config``), whose clients send through ``wire``."""
     monkeypatch.setattr(client_package, "TikTokClient", functools.partial(TikTokClient, transport=wire))
-    return configured({TOKEN_KEY: DEFAULT_TOKEN, ENDPOINT_KEY: IN_PROCESS_BASE_URL})
+    return configured({TOKEN_KEY: DEFAULT_TOKEN, ENDPOINT_KEY: IN_PROCESS_BASE_URL, **(config or {})})
 
 
 # --- settings -------------------------------------------------------------------------------------
@@ -811,23 +814,22 @@ def test_an_audience_deleted_since_the_listing_is_neither_a_look_alike_nor_an_er
 NOT_ADOPTED = "Existing audiences with the same name and rules (not adopted)"
 
 
-@pytest.mark.parametrize("failure", ["refused", "always lost"])
+@pytest.mark.parametrize("failure", ["refused", "rate limited", "always lost"])
 def test_a_failed_create_names_the_equal_audiences_it_did_not_take_and_only_those(
-    provider: AppActivity,
-    emulator: Emulator,
-    tiktok: TikTokClient,
-    monkeypatch: pytest.MonkeyPatch,
-    failure: str,
+    emulator: Emulator, tiktok: TikTokClient, monkeypatch: pytest.MonkeyPatch, failure: str
 ) -> None:
     """The user who reads the error must learn of the look-alike (an orphan of an earlier run, or the
     old audience of a replacement) without scrolling back to the warning; one with the same name but
     other rules is not one."""
+    provider = provider_on(emulator.transport(), monkeypatch, {WAIT_KEY: "0"})  # a rate limit: no wait
     spec = spec_from_props(checked(provider, name="look-alike"))
     equal = tiktok.create_rule_audience(spec.to_create_payload())
     other_rules = spec_from_props(checked(provider, name="look-alike", include=[rule("LOGIN", 3)]))
     different = tiktok.create_rule_audience(other_rules.to_create_payload())
     if failure == "refused":
         emulator.inject_fault(constants.PATH_RULE_CREATE, code=constants.CODE_PARAM_ERROR, count=1)
+    elif failure == "rate limited":  # the client's retries of a create TikTok did not act on run out
+        emulator.inject_fault(constants.PATH_RULE_CREATE, code=constants.CODE_REQUEST_TOO_FREQUENT)
     else:
         policy = dataclasses.replace(provider_retry_policy(), sleep=lambda _: None)
         monkeypatch.setattr("pulumi_tiktok_audiences.providers.base.provider_retry_policy", lambda: policy)
@@ -835,6 +837,8 @@ def test_a_failed_create_names_the_equal_audiences_it_did_not_take_and_only_thos
     with pytest.raises(OperationError) as caught:
         create(provider, name="look-alike")
     message = str(caught.value)
+    assert message.startswith(f"Creating audience 'look-alike' for advertiser {DEFAULT_ADVERTISER_ID}")
+    assert "nothing was created" in message.lower()
     assert message.endswith(f" {NOT_ADOPTED}: {equal} ('look-alike').")
     assert different not in message
     assert sorted(a["audience_id"] for a in live(emulator)) == sorted([equal, different])
@@ -848,7 +852,7 @@ def test_a_failed_create_without_equal_audiences_names_none(
     with pytest.raises(OperationError) as caught:
         create(provider, name="refused")
     assert "[40002]" in str(caught.value)
-    assert "not adopted" not in str(caught.value)
+    assert str(caught.value).endswith("Nothing was created. Fix the cause and run `pulumi up` again.")
 
 
 # --- the read cache: this process's own writes are never answered from a listing -------------------
