@@ -108,7 +108,9 @@ def resolve_base_url(endpoint: str, *, named: Mapping[str, str] = NAMED_ENDPOINT
         url = httpx.URL()
     if url.scheme not in ("http", "https") or not url.host:
         raise ValueError(f"Unknown TikTok endpoint {endpoint!r}: use one of {choices}, or an http(s) URL")
-    return key.rstrip("/")
+    # Normalised (scheme and host in lower case, no default port, no trailing '/'): the rate budget's
+    # scope and the tier's default follow the host, however the URL spells it.
+    return str(url.copy_with(path=url.path.rstrip("/"))).rstrip("/")
 
 
 def _json_ids(ids: Sequence[str]) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from pulumi_tiktok_audiences import constants, ratestore
+from pulumi_tiktok_audiences.client import resolve_base_url
 from pulumi_tiktok_audiences.errors import ConfigurationError
 from pulumi_tiktok_audiences.ratestore import LaneState, MemoryStore
 from pulumi_tiktok_audiences.settings import (
@@ -334,6 +335,25 @@ def test_production_paces_under_the_basic_tier_by_default() -> None:
     settings = resolve({ENDPOINT_KEY: "production"})
     assert settings.tier == "basic"
     assert settings.pacing == Pacing(10, 864_000)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "tier"),
+    [
+        ("HTTPS://Business-API.tiktok.com:443/", "basic"),
+        ("https://business-api.tiktok.com/", "basic"),
+        ("https://SANDBOX-ads.tiktok.com", "sandbox"),
+    ],
+)
+def test_tiktoks_hosts_however_spelled_are_paced_and_share_the_budget_of_their_name(
+    endpoint: str, tier: str
+) -> None:
+    """An unpaced deployment against TikTok could get the whole app suspended: the host decides, not the
+    URL's spelling, and so does the budget's scope (processes spelling it differently share it)."""
+    settings = resolve({ENDPOINT_KEY: endpoint})
+    assert settings.tier == tier
+    named = "production" if tier == "basic" else "sandbox"
+    assert resolve_base_url(endpoint) == resolve_base_url(named)
 
 
 def test_the_sandbox_paces_each_endpoint_under_its_minute_limit() -> None:
