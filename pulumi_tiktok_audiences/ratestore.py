@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pulumi_tiktok_audiences.errors import TikTokAudiencesError
+
 if TYPE_CHECKING:
     from pyrate_limiter import AbstractBucket
     from redis import Redis
@@ -134,13 +136,35 @@ class LaneState:
         return cls(**{k: v for k, v in values.items() if k in known}) if isinstance(values, dict) else cls()
 
 
+class StoreError(TikTokAudiencesError):
+    """The store stopped answering (Redis down, the SQLite file gone or locked for too long): the message
+    names it, without its password, and what to do. A backend's own error names neither."""
+
+
 class RateStore(ABC):
     """One backend of lanes' send logs and states; thread-safe, and safe across processes."""
+
+    where = MEMORY
+    """The store as messages name it (never with a password)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._buckets: dict[str, AbstractBucket] = {}
         self._taken = 0
+        self._errors: tuple[type[Exception], ...] = ()
+        """The backend's errors, raised as :class:`StoreError`."""
+
+    @contextlib.contextmanager
+    def _answering(self) -> Iterator[None]:
+        try:
+            yield
+        except self._errors as exc:
+            raise StoreError(
+                f"the rate-limit store {self.where} failed ({type(exc).__name__}: {redact_url(str(exc))}); "
+                "check that it answers (for Redis: the server runs and this machine reaches it), or set "
+                f"tiktok:rateLimitStore (TIKTOK_RATE_LIMIT_STORE) to another: {LOCAL}, {MEMORY} or a "
+                "redis://host:port/db URL"
+            ) from None
 
     def take_slot(self, lane: str, now: float, spacing: float) -> float:
         """Take the lane's send slot at ``now`` if no request took one in the last ``spacing`` seconds;
@@ -151,7 +175,7 @@ class RateStore(ABC):
 
         interval = math.ceil(spacing * 1000) + 1
         now_ms = math.floor(now * 1000)
-        with self._lock:
+        with self._lock, self._answering():
             bucket = self._buckets.get(lane)
             if bucket is None:
                 bucket = self._buckets[lane] = self._bucket(lane)
@@ -218,6 +242,8 @@ class SQLiteStore(RateStore):
         super().__init__()
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.where = f"{LOCAL} ({path})"
+        self._errors = (sqlite3.Error, OSError)  # OSError: the file lock (filelock's Timeout included)
         self._db = sqlite3.connect(path, timeout=_SQLITE_BUSY_MS / 1000, check_same_thread=False)
         self._db.isolation_level = None  # transactions are explicit: BEGIN IMMEDIATE
         self._db_lock = threading.Lock()
@@ -248,12 +274,12 @@ class SQLiteStore(RateStore):
             self._db.execute("COMMIT")
 
     def read(self, lane: str) -> LaneState:
-        with self._db_lock:
+        with self._db_lock, self._answering():
             row = self._db.execute("SELECT state FROM lane_state WHERE lane = ?", (lane,)).fetchone()
         return LaneState.from_json(row[0] if row else None)
 
     def update(self, lane: str, change: Callable[[LaneState], LaneState]) -> LaneState:
-        with self._transaction() as db:
+        with self._answering(), self._transaction() as db:
             row = db.execute("SELECT state FROM lane_state WHERE lane = ?", (lane,)).fetchone()
             state = change(LaneState.from_json(row[0] if row else None))
             db.execute(
@@ -278,9 +304,11 @@ class RedisStore(RateStore):
 
     def __init__(self, url: str) -> None:
         super().__init__()
-        from redis import Redis
+        from redis import Redis, RedisError
 
         self.url = url
+        self.where = redact_url(url)
+        self._errors = (RedisError,)
         self._redis: Redis = Redis.from_url(url)
         self._redis.ping()  # fail now, with the URL, rather than at the first request
 
@@ -295,7 +323,8 @@ class RedisStore(RateStore):
         return _KEY_PREFIX + "state:" + lane
 
     def read(self, lane: str) -> LaneState:
-        raw: Any = self._redis.get(self._key(lane))
+        with self._answering():
+            raw: Any = self._redis.get(self._key(lane))
         return LaneState.from_json(raw)
 
     def update(self, lane: str, change: Callable[[LaneState], LaneState]) -> LaneState:
@@ -308,7 +337,8 @@ class RedisStore(RateStore):
             pipe.set(key, state.to_json(), ex=7 * 86_400)  # forgotten a week after the last use
             result[:] = [state]
 
-        self._redis.transaction(attempt, key)
+        with self._answering():
+            self._redis.transaction(attempt, key)
         return result[0]
 
     def close(self) -> None:

@@ -26,6 +26,7 @@ temporarily restricted", §7.2) does not say which. So:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import sys
@@ -38,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.client.errors import RateLimitedError, Restriction
 from pulumi_tiktok_audiences.client.retry import format_duration
-from pulumi_tiktok_audiences.ratestore import LaneState, RateStore
+from pulumi_tiktok_audiences.ratestore import LaneState, RateStore, StoreError
 
 START_SHARE = 0.5
 """The pace a fresh budget starts at, as a share of its ceiling (what was once the fixed pace)."""
@@ -188,7 +189,10 @@ class Budget:
         refusals that began before that request was sent is over."""
         lane, sent, state = self._last(endpoint)
         if state is not None and state.refused_since is not None and sent >= state.refused_since:
-            self.store.update(lane, lambda s: replace(s, refused_since=None) if s.refused_since else s)
+            # Bookkeeping after TikTok answered: a store failing now must not lose the answer (a create
+            # TikTok made); the next request's acquire() reports the store instead.
+            with contextlib.suppress(StoreError):
+                self.store.update(lane, lambda s: replace(s, refused_since=None) if s.refused_since else s)
 
     def refused(self, endpoint: str, code: int) -> Restriction:
         """TikTok refused the last request of this thread as too frequent: which window that is taken to

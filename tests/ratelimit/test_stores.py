@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -22,7 +23,15 @@ from pathlib import Path
 import pytest
 
 from pulumi_tiktok_audiences import ratestore
-from pulumi_tiktok_audiences.ratestore import LaneState, RateStore, RedisStore, SQLiteStore, open_store
+from pulumi_tiktok_audiences.ratestore import (
+    LaneState,
+    RateStore,
+    RedisStore,
+    SQLiteStore,
+    StoreError,
+    open_store,
+)
+from tests.harness.redis_server import MISSING, redis_server
 
 REPO = Path(__file__).resolve().parents[2]
 PROCESSES, REQUESTS, CEILING = 3, 12, 20.0  # 36 requests at 20 a second at most
@@ -145,3 +154,22 @@ def test_a_state_written_by_another_version_starts_afresh() -> None:
     assert LaneState.from_json('{"day_count": 3, "unknown": 1}') == LaneState(day_count=3)
     assert LaneState.from_json("not json") == LaneState()
     assert LaneState.from_json(None) == LaneState()
+
+
+def test_a_redis_that_stops_answering_mid_run_is_named_with_what_to_do(tmp_path: Path) -> None:
+    """A raw redis ConnectionError ("Error 111 connecting to host:port") says nothing of the budget or
+    the setting: the store's own error does, without the password."""
+    if shutil.which("redis-server") is None:
+        pytest.skip(MISSING)
+    with redis_server(tmp_path) as url:
+        store = RedisStore(url.replace("redis://", "redis://:hunter2@"))
+        store.update("|agency-app", lambda state: state)
+    with pytest.raises(StoreError) as caught:  # the server is gone
+        store.read("|agency-app")
+    text = str(caught.value)
+    assert url.replace("redis://", "redis://:***@") in text
+    assert "tiktok:rateLimitStore" in text
+    assert "hunter2" not in text
+    with pytest.raises(StoreError):
+        store.take_slot("|agency-app", time.time(), 0.1)
+    store.close()

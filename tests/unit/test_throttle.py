@@ -18,7 +18,7 @@ import pytest
 from pulumi_tiktok_audiences import constants, ratestore
 from pulumi_tiktok_audiences.client import resolve_base_url
 from pulumi_tiktok_audiences.errors import ConfigurationError
-from pulumi_tiktok_audiences.ratestore import LaneState, MemoryStore
+from pulumi_tiktok_audiences.ratestore import LaneState, MemoryStore, StoreError
 from pulumi_tiktok_audiences.settings import (
     DEFAULT_WAIT_SECONDS,
     DEVELOPER_APP_ENV,
@@ -226,6 +226,33 @@ def test_a_first_refusal_is_taken_as_per_second_cuts_the_pace_once_and_holds_eve
     other_process.acquire("list")
     other_process.accepted("list")
     assert pacer.store.read(lane).refused_since is None  # the run is over
+
+
+class BreakingStore(MemoryStore):
+    """A store that stops answering once ``broken`` is set (Redis gone mid-run)."""
+
+    broken = False
+
+    def update(self, lane: str, change: Callable[[LaneState], LaneState]) -> LaneState:
+        if self.broken:
+            raise StoreError("the rate-limit store redis://cache:6379/0 failed (ConnectionError: gone)")
+        return super().update(lane, change)
+
+
+def test_a_store_failing_after_an_answer_never_loses_the_answer() -> None:
+    """Ending a run of refusals is bookkeeping: a store that fails then must not turn an answered request
+    (a create TikTok made) into an error, which would leave the audience out of the stack's state."""
+    time = FakeTime()
+    store = BreakingStore()
+    pacer = budget(time, store=store)
+    send_times(pacer, time, 30)
+    refuse(pacer, time)
+    time.now += DRAIN_SECONDS
+    pacer.acquire("list")  # sent during the run of refusals
+    store.broken = True
+    pacer.accepted("list")  # TikTok answered: no error
+    with pytest.raises(StoreError):
+        pacer.acquire("list")  # the next request is not sent unpaced: it fails, naming the store
 
 
 def test_refusals_outlasting_a_few_seconds_are_taken_as_the_five_minute_suspension() -> None:
