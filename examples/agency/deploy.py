@@ -214,7 +214,13 @@ class AutomationRunner:
         return StackResult(account, stack, ok=True, changes=changes, seconds=time.monotonic() - started)
 
 
-@click.command()
+@click.command(
+    epilog="Needs: the Pulumi CLI on PATH; TIKTOK_ACCESS_TOKEN, a token that reaches every account (never "
+    "on the command line); a backend: `pulumi login`, or PULUMI_BACKEND_URL (and PULUMI_CONFIG_PASSPHRASE "
+    "for a file backend).\n\nThe K stacks share the developer app's rate budget: TIKTOK_RATE_LIMIT_STORE, "
+    "default local (a file in this machine's cache folder).\n\nExit status: 0 when every stack went through, "
+    "1 when one failed (the table says why) or nothing could run, 2 for a wrong option."
+)
 @click.option(
     "--accounts",
     "accounts_file",

@@ -300,3 +300,14 @@ def test_without_the_pulumi_cli_it_says_what_to_install_and_runs_nothing(
     assert "https://www.pulumi.com/docs/install/" in result.output
     assert "Error" not in result.output.replace("Error: ", "", 1)  # one line, no per-stack exceptions
     assert "stacks ok" not in result.output
+
+
+def test_the_help_says_what_deploy_needs_and_what_its_exit_status_means() -> None:
+    result = CliRunner().invoke(deploy.main, ["--help"])
+
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    for needed in ("Pulumi CLI on PATH", "TIKTOK_ACCESS_TOKEN", "pulumi login", "PULUMI_BACKEND_URL"):
+        assert needed in text
+    assert "TIKTOK_RATE_LIMIT_STORE" in text  # how the K stacks share the budget
+    assert "Exit status: 0 when every stack went through, 1 when one failed" in text
