@@ -52,6 +52,28 @@ DEVELOPER_APP_ENV = "TIKTOK_DEVELOPER_APP"
 TIMEOUT_ENV = "TIKTOK_TIMEOUT_SECONDS"
 PROCESSING_WAIT_ENV = "TIKTOK_PROCESSING_WAIT_SECONDS"
 
+_ENV_OF = {
+    TOKEN_KEY: TOKEN_ENV,
+    ENDPOINT_KEY: ENDPOINT_ENV,
+    ADVERTISER_KEY: ADVERTISER_ENV,
+    TIER_KEY: TIER_ENV,
+    RATE_KEY: RATE_ENV,
+    RATE_PER_MINUTE_KEY: RATE_PER_MINUTE_ENV,
+    WAIT_KEY: WAIT_ENV,
+    STORE_KEY: STORE_ENV,
+    DEVELOPER_APP_KEY: DEVELOPER_APP_ENV,
+    TIMEOUT_KEY: TIMEOUT_ENV,
+    PROCESSING_WAIT_KEY: PROCESSING_WAIT_ENV,
+}
+
+
+def setting(key: str) -> str:
+    """How messages name a setting: its stack key and its environment variable, since a stack's owner
+    sets the one and a CLI user the other (``tiktok:rateLimitStore (TIKTOK_RATE_LIMIT_STORE)``)."""
+    env = _ENV_OF.get(key)
+    return f"{key} ({env})" if env else key
+
+
 DEFAULT_WAIT_SECONDS = 360.0
 """How long one call waits out a suspension by default: TikTok's 5-minute suspension after the
 per-minute limit, plus a minute for the probe interval (up to 30 s) and clocks that disagree."""
@@ -111,31 +133,31 @@ class ProviderSettings:
                 resolve_base_url(endpoint)
             except ValueError as exc:
                 raise ConfigurationError(
-                    f"{ENDPOINT_KEY}: {exc}, or {LOCAL} for the embedded emulator"
+                    f"{setting(ENDPOINT_KEY)}: {exc}, or {LOCAL} for the embedded emulator"
                 ) from None
         tier = pick(TIER_KEY, TIER_ENV)
         if tier is not None and tier.lower() not in constants.RATE_TIERS:
             raise ConfigurationError(
-                f"{TIER_KEY}: unknown rate-limit tier {tier!r}; use one of "
+                f"{setting(TIER_KEY)}: unknown rate-limit tier {tier!r}; use one of "
                 f"{', '.join(constants.RATE_TIERS)} (your developer app's tier, shown in TikTok's "
                 "developer portal; every app starts at basic)"
             )
         store = pick(STORE_KEY, STORE_ENV) or ratestore.LOCAL
         problem = ratestore.describe_store(store)
         if problem is not None:
-            raise ConfigurationError(f"{STORE_KEY}: {problem}")
+            raise ConfigurationError(f"{setting(STORE_KEY)}: {problem}")
         developer_app = pick(DEVELOPER_APP_KEY, DEVELOPER_APP_ENV)
         if developer_app is not None and (len(developer_app) > 200 or not developer_app.isprintable()):
             raise ConfigurationError(
-                f"{DEVELOPER_APP_KEY}: expected a name of at most 200 printable characters (your developer "
-                "app's id or name, the same for every token of the app)"
+                f"{setting(DEVELOPER_APP_KEY)}: expected a name of at most 200 printable characters (your "
+                "developer app's id or name, the same for every token of the app)"
             )
         token = pick(TOKEN_KEY, TOKEN_ENV)
         if developer_app is not None and developer_app == token:
             raise ConfigurationError(
-                f"{DEVELOPER_APP_KEY}: this is the access token, and the name is written to the rate-limit "
-                "store in clear; set your developer app's id or name instead (the same for every token of "
-                "the app), or leave it unset for a name derived from the token"
+                f"{setting(DEVELOPER_APP_KEY)}: this is the access token, and the name is written to the "
+                "rate-limit store in clear; set your developer app's id or name instead (the same for every "
+                "token of the app), or leave it unset for a name derived from the token"
             )
         wait = _positive(
             WAIT_KEY, pick(WAIT_KEY, WAIT_ENV), "seconds", f"default {DEFAULT_WAIT_SECONDS:g}", zero_ok=True
@@ -212,8 +234,8 @@ class ProviderSettings:
             ):
                 if value is not None and value > limit:
                     raise ConfigurationError(
-                        f"{key}: {value:g} is more than the {self.tier} tier's {limit:,} requests per "
-                        f"{unit}, so TikTok would suspend the app; set it lower, or set {TIER_KEY} to "
+                        f"{setting(key)}: {value:g} is more than the {self.tier} tier's {limit:,} requests "
+                        f"per {unit}, so TikTok would suspend the app; set it lower, or set {TIER_KEY} to "
                         f"your developer app's tier ({', '.join(constants.RATE_TIERS)})"
                     )
             ceilings.append(min(tier.per_second, tier.per_minute / 60))
@@ -317,13 +339,13 @@ class ProviderSettings:
             alone = f"{ratestore.MEMORY} (this process only: stacks running at once then pace on their own)"
             if self.rate_limit_store == ratestore.LOCAL:
                 raise ConfigurationError(
-                    f"{STORE_KEY}: cannot open the rate-limit store {ratestore.LOCAL}, the file "
+                    f"{setting(STORE_KEY)}: cannot open the rate-limit store {ratestore.LOCAL}, the file "
                     f"{ratestore.local_store_path()} ({why}); make its folder writable, set XDG_CACHE_HOME "
                     f"to a writable folder, or set {STORE_KEY} to {alone} or a redis://host:port/db URL"
                 ) from None
             where = ratestore.redact_url(self.rate_limit_store)
             raise ConfigurationError(
-                f"{STORE_KEY}: cannot open the rate-limit store {where} "
+                f"{setting(STORE_KEY)}: cannot open the rate-limit store {where} "
                 f"({why}); check that Redis answers at that URL (host, port, password, database), or set "
                 f"{STORE_KEY} to {ratestore.LOCAL} (this machine) or {alone}"
             ) from None
@@ -360,7 +382,7 @@ def _positive(
         )
         if zero_ok:
             expected = f"0 or {expected}"
-        raise ConfigurationError(f"{key}: expected {expected}, got {text!r} ({hint})")
+        raise ConfigurationError(f"{setting(key)}: expected {expected}, got {text!r} ({hint})")
     return value
 
 

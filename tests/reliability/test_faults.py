@@ -233,5 +233,8 @@ def test_timeout_is_configurable_and_checked() -> None:
     assert ProviderSettings.resolve({}.get, {TIMEOUT_ENV: "7"}).timeout_seconds == 7.0
     assert ProviderSettings.resolve({}.get, {}).timeout_seconds is None
     for bad in ("0", "-1", "soon", "inf"):
-        with pytest.raises(ConfigurationError, match=f"{TIMEOUT_KEY}: expected a positive number of seconds"):
+        with pytest.raises(
+            ConfigurationError,
+            match=rf"{TIMEOUT_KEY} \(TIKTOK_TIMEOUT_SECONDS\): expected a positive number of seconds",
+        ):
             ProviderSettings.resolve({TIMEOUT_KEY: bad}.get, {})

@@ -430,7 +430,7 @@ def test_a_rate_limit_store_that_cannot_be_opened_fails_the_rate_limit_check_onl
     limit = check(report, "rate limit")
     assert limit["status"] == "fail"
     assert (
-        "tiktok:rateLimitStore: cannot open the rate-limit store redis://:***@127.0.0.1:1/0"
+        "tiktok:rateLimitStore (TIKTOK_RATE_LIMIT_STORE): cannot open the rate-limit store redis://:***@127.0.0.1:1/0"
         in limit["detail"]
     )
     assert "TIKTOK_RATE_LIMIT_STORE" in limit["fix"]

@@ -446,7 +446,13 @@ def test_an_unknown_tier_lists_the_tiers() -> None:
 @pytest.mark.parametrize(
     ("config", "says"),
     [
-        ({RATE_KEY: "15"}, ["tiktok:requestsPerSecond: 15", "basic tier's 10 requests per second"]),
+        (
+            {RATE_KEY: "15"},
+            [
+                "tiktok:requestsPerSecond (TIKTOK_REQUESTS_PER_SECOND): 15",
+                "basic tier's 10 requests per second",
+            ],
+        ),
         ({TIER_KEY: "advanced", RATE_PER_MINUTE_KEY: "1500"}, ["advanced tier's 1,200 requests per minute"]),
         ({ENDPOINT_KEY: "sandbox", RATE_KEY: "2"}, ["sandbox tier's 1 requests per second"]),
     ],
