@@ -14,6 +14,7 @@ workflow (``python agency.py matrix`` and ``python agency.py configure``)::
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -96,8 +97,10 @@ def load_accounts(path: str | Path) -> list[Account]:
 
 def parse_accounts(text: str, file: str = "accounts.yaml") -> list[Account]:
     """:func:`load_accounts` for the file's text; ``file`` names it in problems."""
+    stream = io.StringIO(text)
+    stream.name = file  # PyYAML's errors name the stream: the file, not <unicode string>
     try:
-        data = yaml.safe_load(text)
+        data = yaml.safe_load(stream)
     except yaml.YAMLError as exc:
         raise AccountsError(f"{file}: not YAML: {exc}") from None
     entries = data.get("accounts") if isinstance(data, dict) else None

@@ -108,6 +108,14 @@ def test_a_file_that_is_not_a_list_of_accounts_says_so(text: str, says: str) -> 
         agency.parse_accounts(text)
 
 
+def test_a_yaml_error_points_at_the_files_line_and_column() -> None:
+    text = 'accounts:\n  - name: a\n    advertiser_id: "1"\n   app_ids: [1]\n'
+    with pytest.raises(agency.AccountsError) as caught:
+        agency.parse_accounts(text, "clients/accounts.yaml")
+    assert 'in "clients/accounts.yaml", line 4, column 4' in str(caught.value)
+    assert "<unicode string>" not in str(caught.value)
+
+
 @pytest.mark.parametrize(
     ("prefix", "stack"),
     [
