@@ -45,9 +45,7 @@ def test_a_bad_rate_setting_names_the_variable_set_and_nothing_is_sent(
     monkeypatch.setenv(TIER_ENV, "basic")
     monkeypatch.setenv(variable, value)
 
-    result = CliRunner().invoke(
-        main, ["import", "--endpoint", url, "--advertiser-id", DEFAULT_ADVERTISER_ID, "-o", "-"]
-    )
+    result = CliRunner().invoke(main, ["import", "--endpoint", url, "--advertiser-id", DEFAULT_ADVERTISER_ID])
 
     assert result.exit_code == 1
     assert f"{variable})" in result.output  # "tiktok:rateLimitStore (TIKTOK_RATE_LIMIT_STORE): ..."
