@@ -74,8 +74,8 @@ def _announced_retries() -> Iterator[None]:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path),
-    help="Write the catalog to this file (default: stdout); checked before the account is read.",
+    type=click.Path(path_type=Path, allow_dash=True),
+    help="Write the catalog to this file (default, or -: stdout); checked before the account is read.",
 )
 @click.option("--force", is_flag=True, help="Overwrite --output if it exists.")
 def import_(
@@ -98,6 +98,8 @@ def import_(
     from pulumi_tiktok_audiences.client import resolve_base_url
     from pulumi_tiktok_audiences.settings import LOCAL, LOCAL_DB, ProviderSettings
 
+    if output == Path("-"):  # the usual spelling of stdout, never a file named "-"
+        output = None
     if output is not None:
         _check_writable(output, force)
     token = require_token(token, endpoint, ask=True)

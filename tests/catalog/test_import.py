@@ -362,6 +362,14 @@ def test_the_endpoint_comes_from_tiktok_endpoint_like_the_provider(account: Acco
     assert len(yaml.safe_load(result.stdout)["audiences"]) == APP_COUNT
 
 
+def test_output_dash_is_stdout(account: Account, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = import_(account, "--output", "-")
+    assert result.exit_code == 0, result.output
+    assert len(yaml.safe_load(result.stdout)["audiences"]) == APP_COUNT
+    assert list(tmp_path.iterdir()) == []  # no file named "-"
+
+
 @pytest.mark.parametrize("problem", ["exists", "no-folder", "directory", "read-only"])
 def test_the_output_is_checked_before_the_account_is_read(
     account: Account, tmp_path: Path, problem: str
