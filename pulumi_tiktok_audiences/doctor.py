@@ -44,7 +44,7 @@ from pulumi_tiktok_audiences.client.accounts import AppSummary
 from pulumi_tiktok_audiences.errors import ConfigurationError
 from pulumi_tiktok_audiences.ratestore import LOCAL as LOCAL_STORE
 from pulumi_tiktok_audiences.ratestore import MEMORY as MEMORY_STORE
-from pulumi_tiktok_audiences.ratestore import local_store_path, redact_url
+from pulumi_tiktok_audiences.ratestore import local_store_place, redact_url
 from pulumi_tiktok_audiences.settings import (
     ADVERTISER_ENV,
     ENDPOINT_KEY,
@@ -423,7 +423,7 @@ def _rate_limit(settings: ProviderSettings) -> Check:
         name = settings.developer_app or (budget_key_for_token(token) if token else "derived from the token")
         store = settings.rate_limit_store
         where = {
-            LOCAL_STORE: f"{store} ({local_store_path()})",
+            LOCAL_STORE: f"{store} ({local_store_place()})",
             MEMORY_STORE: f"{store} (this process only)",
         }.get(store, redact_url(store))
         parts.append(f"budget {name!r} in {where}")

@@ -60,8 +60,24 @@ def local_store_path(environ: dict[str, str] | None = None) -> Path:
     (``~/.cache`` when unset, as the XDG base directory specification says)."""
     env = os.environ if environ is None else environ
     cache = env.get("XDG_CACHE_HOME", "").strip()
-    base = Path(cache) if cache and Path(cache).is_absolute() else Path.home() / ".cache"
-    return base / CACHE_FOLDER / STORE_FILE
+    if cache and Path(cache).is_absolute():
+        return Path(cache) / CACHE_FOLDER / STORE_FILE
+    try:
+        home = Path.home()
+    except RuntimeError:  # no HOME and no user entry for this uid (a bare container)
+        raise StoreError(
+            f"the rate-limit store {LOCAL} has no folder: XDG_CACHE_HOME is unset and this user's home "
+            "folder is unknown"
+        ) from None
+    return home / ".cache" / CACHE_FOLDER / STORE_FILE
+
+
+def local_store_place() -> str:
+    """The local store's file, for messages: its path, or why it has none."""
+    try:
+        return str(local_store_path())
+    except StoreError as exc:
+        return str(exc)
 
 
 def describe_store(spec: str) -> str | None:

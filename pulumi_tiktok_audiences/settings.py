@@ -332,15 +332,20 @@ class ProviderSettings:
     def open_store(self) -> ratestore.RateStore:
         """The configured rate-limit store, opened once per process; :class:`ConfigurationError`, saying
         what to do, when it cannot be."""
+        alone = f"{ratestore.MEMORY} (this process only: stacks running at once then pace on their own)"
         try:
             return ratestore.open_store(self.rate_limit_store)
+        except ratestore.StoreError as exc:  # the local store has no folder to live in
+            raise ConfigurationError(
+                f"{setting(STORE_KEY)}: {exc}; set XDG_CACHE_HOME to a writable folder, or set {STORE_KEY} "
+                f"to {alone} or a redis://host:port/db URL"
+            ) from None
         except Exception as exc:  # sqlite3, OS and redis errors alike: say which store and why
             why = f"{type(exc).__name__}: {ratestore.redact_url(str(exc))}"
-            alone = f"{ratestore.MEMORY} (this process only: stacks running at once then pace on their own)"
             if self.rate_limit_store == ratestore.LOCAL:
                 raise ConfigurationError(
                     f"{setting(STORE_KEY)}: cannot open the rate-limit store {ratestore.LOCAL}, the file "
-                    f"{ratestore.local_store_path()} ({why}); make its folder writable, set XDG_CACHE_HOME "
+                    f"{ratestore.local_store_place()} ({why}); make its folder writable, set XDG_CACHE_HOME "
                     f"to a writable folder, or set {STORE_KEY} to {alone} or a redis://host:port/db URL"
                 ) from None
             where = ratestore.redact_url(self.rate_limit_store)

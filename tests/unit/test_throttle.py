@@ -532,6 +532,20 @@ def test_a_local_store_that_cannot_be_opened_names_its_file_and_what_to_do(
     assert f"{STORE_KEY} to local" not in text  # local is what failed
 
 
+def test_a_local_store_without_a_folder_says_what_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    with pytest.raises(ConfigurationError) as caught:
+        resolve({TOKEN_KEY: "t"}).make_client()
+    text = str(caught.value)
+    assert "XDG_CACHE_HOME is unset and this user's home folder is unknown" in text
+    assert f"{STORE_KEY} to memory" in text
+    assert "RuntimeError" not in text
+
+
 def test_the_client_shares_the_process_budget_in_the_local_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
