@@ -118,9 +118,8 @@ class AppQuota:
             window = _over(tier, usage)
             if window is None:
                 return None
-            senders = _senders(usage.last_second if window == "second" else usage.last_minute)
-            if window == "day":
-                senders = ()
+            tripped = {"second": usage.last_second, "minute": usage.last_minute}.get(window)
+            senders = _senders(tripped) if tripped is not None else ()
             usage.suspended = Suspension(developer_app, key[1], window, now, _until(window, now), senders)
             self._suspensions.append(usage.suspended)
             return restricted_message(developer_app)

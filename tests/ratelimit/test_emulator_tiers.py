@@ -59,6 +59,8 @@ def test_past_the_per_minute_limit_the_app_is_suspended_for_five_minutes() -> No
             instance.clock.advance(1.0)
         assert codes(instance, 1, SAME_APP_TOKEN) == [LIMITED]  # the 21st of the minute
         assert windows(instance) == [("minute", 300.0)]
+        (suspension,) = instance.suspensions()  # whose requests filled the minute
+        assert suspension["senders"] == {fingerprint(DEFAULT_TOKEN): 20, fingerprint(SAME_APP_TOKEN): 1}
         assert messages(instance) == REAL_TEXT
         instance.clock.advance(299.9)
         assert codes(instance, 1) == [LIMITED]
@@ -80,6 +82,7 @@ def test_past_the_per_day_limit_the_app_is_suspended_until_midnight_utc() -> Non
     with emulator(constants.RateTier(per_second=100, per_minute=6000, per_day=25)) as instance:
         assert codes(instance, 26) == [OK] * 25 + [LIMITED]
         assert windows(instance) == [("day", 2.5 * 3600 - 0.5)]
+        assert instance.suspensions()[0]["senders"] == {}  # a day's count is not broken down
         assert messages(instance) == REAL_TEXT
         instance.clock.set(START.replace(hour=23, minute=59, second=59, microsecond=0))
         assert codes(instance, 1) == [LIMITED]
