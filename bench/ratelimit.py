@@ -119,7 +119,7 @@ def control(url: str, method: str, path: str, body: Any = None) -> Any:
 # Another tool, in a process of its own as another tool would be: one list request at a time until the
 # stop file appears; prints sent, refused and its running time. "within": each request leaves at least
 # (1 + SHARE_MARGIN) / per_second after the one before left, so that no rolling second holds more than
-# its share (a tool keeping to 30% of a rolling-second quota, with a margin as our pacer keeps). "even":
+# its share (a tool keeping to 30% of a rolling-second quota, with the margin a rolling window needs). "even":
 # on a fixed schedule, start + n / per_second: a late request is followed by one on time, and about
 # half the time the emulator's stamps put 4 of them (40% of Basic) into one rolling second.
 OTHER_TOOL = """
@@ -129,7 +129,7 @@ url, token, advertiser, per_second, schedule, margin, stop = sys.argv[1:]
 interval = 1.0 / float(per_second)
 sent = refused = 0
 with httpx.Client(headers={"Access-Token": token}, timeout=30) as http:
-    start = last = time.monotonic()
+    start = time.monotonic()
     while not os.path.exists(stop):
         last = time.monotonic()
         code = http.get(url, params={"advertiser_id": advertiser, "page_size": "1"}).json()["code"]
