@@ -133,8 +133,8 @@ def find(client: TikTokClient, pending: PendingCreate, held: set[str]) -> Findin
         )
     return Finding(
         pending,
-        problem=f"several {declared.kind}s match: {describe(found)}; pick the one to keep, import it "
-        "with the command below, and delete the others in TikTok Ads Manager",
+        problem=f"several {declared.kind}s match: {describe(found)}; delete all but the one to keep in "
+        "TikTok Ads Manager, then run this command again",
         candidates=[d.audience_id for d in found],
     )
 

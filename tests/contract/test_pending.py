@@ -125,6 +125,10 @@ def test_missing_and_ambiguous_audiences_are_named_with_what_to_do(
     assert f"{_urn(AUDIENCE, 'never-made')}: " in result.stderr
     assert "--clear-pending-creates" in result.stderr
     assert all(i in result.stderr for i in ids)
+    # No command is printed for it (stdout is empty): the way out is to keep one, then look again.
+    assert (
+        "delete all but the one to keep in TikTok Ads Manager, then run this command again" in result.stderr
+    )
 
 
 def test_encrypted_inputs_ask_for_show_secrets(server: RunningServer) -> None:
