@@ -36,16 +36,19 @@ if TYPE_CHECKING:
     from pulumi_tiktok_audiences.providers.base import Declared
 
 _TYPE_PREFIX = "pulumi-python:dynamic/tiktok:"
-RECOGNISERS: Mapping[str, Callable[[dict[str, Any]], Declared]] = {
-    f"{_TYPE_PREFIX}AppActivityAudience": lambda inputs: declared_audience(spec_from_props(inputs)),
-    f"{_TYPE_PREFIX}LookalikeAudience": lambda inputs: declared_lookalike(lookalike_spec(inputs)),
+RECOGNISERS: Mapping[str, tuple[tuple[str, ...], Callable[[dict[str, Any]], Declared]]] = {
+    f"{_TYPE_PREFIX}AppActivityAudience": (
+        SPEC_KEYS,
+        lambda inputs: declared_audience(spec_from_props(inputs)),
+    ),
+    f"{_TYPE_PREFIX}LookalikeAudience": (
+        LOOKALIKE_SPEC_KEYS,
+        lambda inputs: declared_lookalike(lookalike_spec(inputs)),
+    ),
 }
-"""Resource types whose create makes an audience (a share's create makes nothing to find)."""
-_RECOGNISED_BY: Mapping[str, tuple[str, ...]] = {
-    f"{_TYPE_PREFIX}AppActivityAudience": SPEC_KEYS,
-    f"{_TYPE_PREFIX}LookalikeAudience": LOOKALIKE_SPEC_KEYS,
-}
-"""The inputs each recogniser reads: only these must be readable (other secrets may stay encrypted)."""
+"""Resource types whose create makes an audience (a share's create makes nothing to find), each with the
+inputs its recogniser reads (only these must be readable: other secrets may stay encrypted) and that
+recogniser: one table, so that the two never disagree."""
 _SECRET_SIG = "4dabf18193072939515e22adb298388d"  # noqa: S105 - how `pulumi stack export` marks a secret
 
 
@@ -96,7 +99,8 @@ def pending_creates(export: Any) -> tuple[list[PendingCreate], set[str]]:
 
 def find(client: TikTokClient, pending: PendingCreate, held: set[str]) -> Finding:
     """The audience a pending create made: same advertiser, name and rules, not held by the stack."""
-    needed = {k: v for k, v in pending.inputs.items() if k in _RECOGNISED_BY[pending.type]}
+    keys, recognise = RECOGNISERS[pending.type]
+    needed = {k: v for k, v in pending.inputs.items() if k in keys}
     try:
         inputs = _revealed(needed)
     except _EncryptedError as exc:
@@ -108,7 +112,7 @@ def find(client: TikTokClient, pending: PendingCreate, held: set[str]) -> Findin
             "Manager or, for an App Activity audience, set adopt_audience_id to it",
         )
     try:
-        declared = RECOGNISERS[pending.type](inputs)
+        declared = recognise(inputs)
     except ValueError as exc:  # a ValidationError field by field: pydantic's own text repeats the values
         why = "; ".join(f"{p}: {m}" for p, m in error_paths(exc)) if isinstance(exc, ValidationError) else exc
         return Finding(pending, problem=f"its inputs in the checkpoint are not a valid declaration ({why})")
