@@ -23,7 +23,7 @@ from pulumi.output import Unknown
 
 import pulumi_tiktok_audiences.client as client_package
 from pulumi_tiktok_audiences import constants
-from pulumi_tiktok_audiences.client import TikTokClient
+from pulumi_tiktok_audiences.client import AuthenticationError, TikTokClient
 from pulumi_tiktok_audiences.emulator import (
     DEFAULT_ADVERTISER_ID,
     DEFAULT_APP_ID,
@@ -41,7 +41,7 @@ from pulumi_tiktok_audiences.errors import (
     OperationError,
     TikTokAudiencesError,
 )
-from pulumi_tiktok_audiences.provider import AppActivity, spec_from_props
+from pulumi_tiktok_audiences.provider import AppActivity, Share, spec_from_props
 from pulumi_tiktok_audiences.providers.base import related
 from pulumi_tiktok_audiences.readiness import NotReadyError
 from pulumi_tiktok_audiences.settings import (
@@ -529,6 +529,39 @@ def test_delete_refused_by_tiktok_keeps_the_audience(provider: AppActivity, emul
     assert "[40002]" in str(caught.value)
     assert "stays in the stack" in str(caught.value)
     assert [a["audience_id"] for a in live(emulator)] == [id_]
+
+
+def test_a_delete_refused_for_the_token_fails_at_once(provider: AppActivity, emulator: Emulator) -> None:
+    """A refused token fails every call alike: the audience is not looked up with it (the second,
+    chained failure made the error too long for the host's answer)."""
+    id_, outs = create(provider)
+    emulator.inject_fault(constants.PATH_DELETE, code=constants.CODE_INVALID_ACCESS_TOKEN, count=1)
+    emulator.reset_request_counts()
+    with pytest.raises(AuthenticationError):
+        provider.delete(id_, outs)
+    assert emulator.request_counts() == {constants.PATH_DELETE: 1}
+    assert [a["audience_id"] for a in live(emulator)] == [id_]
+
+
+def test_a_share_cancel_refused_for_the_token_fails_at_once(
+    provider: AppActivity, emulator: Emulator
+) -> None:
+    """As for a delete: the share log is not read with a token TikTok has just refused."""
+    audience_id, _ = create(provider)
+    shares = Share()
+    shares.configure(
+        ConfigureRequest(Config({TOKEN_KEY: DEFAULT_TOKEN, ENDPOINT_KEY: IN_PROCESS_BASE_URL}, PROJECT))
+    )
+    news = {"advertiser_id": DEFAULT_ADVERTISER_ID, "audience_id": audience_id}
+    created = shares.create(
+        shares.check({}, {**news, "shared_advertiser_ids": [SECOND_ADVERTISER_ID]}).inputs
+    )
+    assert created.outs is not None
+    emulator.inject_fault(constants.PATH_SHARE_CANCEL, code=constants.CODE_INVALID_ACCESS_TOKEN, count=1)
+    emulator.reset_request_counts()
+    with pytest.raises(AuthenticationError):
+        shares.delete(str(created.id), dict(created.outs))
+    assert emulator.request_counts() == {constants.PATH_SHARE_CANCEL: 1}
 
 
 # --- adoption -------------------------------------------------------------------------------------
