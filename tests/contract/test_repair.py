@@ -388,3 +388,48 @@ def test_one_audience_claimed_by_two_equal_pending_creates_is_given_to_neither(
     assert not _resources(repaired, first)
     assert not _resources(repaired, second)
     assert f"audience {made} matches 2 pending creates" in result.stderr
+
+
+def test_other_pending_operations_are_named_and_left_as_they_are(
+    server: RunningServer, tiktok: TikTokClient, tmp_path: Path
+) -> None:
+    """Only pending creates of audiences are this command's: an interrupted update stays in the file,
+    named, since `pulumi stack import` drops it; the create after it is recorded all the same."""
+    updated_inputs = _audience_inputs("Updated when killed")
+    updated_urn = _urn(AUDIENCE, "updated")
+    updated = _resource(updated_urn, updated_inputs, _made(tiktok, updated_inputs))
+    inputs = _audience_inputs("Created beside an update")
+    made = _made(tiktok, inputs)
+    urn = _urn(AUDIENCE, "created")
+    export = _export([updated], [_resource(urn, inputs)])
+    interrupted = {"resource": copy.deepcopy(updated), "type": "updating"}
+    export["deployment"]["pending_operations"].insert(0, interrupted)
+
+    result, _, target = _repair(server, tmp_path, export)
+
+    assert result.exit_code == 0, result.output
+    repaired = json.loads(target.read_text(encoding="utf-8"))
+    validate_deployment(repaired, stack=STACK)
+    assert repaired["deployment"]["pending_operations"] == [interrupted]
+    assert [r["id"] for r in _resources(repaired, urn)] == [made]
+    assert f"updating {updated_urn}: left as it is (`pulumi stack import` drops it)" in result.stderr
+
+
+def test_a_pending_create_whose_provider_is_not_in_the_stack_stays_pending(
+    server: RunningServer, tiktok: TikTokClient, tmp_path: Path
+) -> None:
+    """The provider reference names the provider's URN and id: a provider of that URN with another id
+    is another provider, which VerifyIntegrity refuses."""
+    inputs = _audience_inputs("Made by another provider")
+    made = _made(tiktok, inputs)
+    urn = _urn(AUDIENCE, "other-provider")
+    other = f"{PROVIDER_URN}::11111111-2222-4333-8444-555555555555"
+    export = _export([], [_resource(urn, inputs, provider=other)])
+
+    result, _, target = _repair(server, tmp_path, export)
+
+    assert result.exit_code == 1
+    repaired = json.loads(target.read_text(encoding="utf-8"))
+    validate_deployment(repaired, stack=STACK)
+    assert repaired["deployment"]["pending_operations"] == export["deployment"]["pending_operations"]
+    assert f"{urn}: its audience is {made}, but its provider {other} is not in the stack" in result.stderr
