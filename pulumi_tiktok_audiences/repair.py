@@ -28,6 +28,7 @@ stack_import.go, pkg/resource/stack/deployment.go, pkg/resource/deploy/snapshot.
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,10 +91,7 @@ def repair(export: Mapping[str, Any], findings: Sequence[Finding]) -> Repair:
     resources: list[dict[str, Any]] = deployment.setdefault("resources", [])
     operations: list[dict[str, Any]] = deployment.get("pending_operations") or []
     result = Repair(document)
-    claims: dict[str, int] = {}
-    for finding in findings:
-        if finding.audience_id is not None:
-            claims[finding.audience_id] = claims.get(finding.audience_id, 0) + 1
+    claims = Counter(f.audience_id for f in findings if f.audience_id is not None)
     done: set[int] = set()
     for finding in findings:
         urn = finding.pending.urn
