@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from pulumi_tiktok_audiences import constants, ratestore
 from pulumi_tiktok_audiences.errors import ConfigurationError
-from pulumi_tiktok_audiences.throttle import Budget, Pacing, budget_key_for_token, shared_budget
 
 if TYPE_CHECKING:
     import httpx
 
     from pulumi_tiktok_audiences.client import RetryPolicy, TikTokClient
     from pulumi_tiktok_audiences.spec import TrackedEventPairs
+    from pulumi_tiktok_audiences.throttle import Budget, Pacing
 
 # Stack configuration keys (namespace "tiktok") and their environment fallbacks.
 TOKEN_KEY = "tiktok:accessToken"  # noqa: S105 - a config key, not a secret
@@ -224,6 +224,8 @@ class ProviderSettings:
         """The ceiling the requests are paced under (the pace itself adapts below it, throttle.py): the
         tier's per-second limit (its per-minute one over 60, if lower), or a configured rate per second
         or per minute. None (not paced) for an emulator with nothing configured."""
+        from pulumi_tiktok_audiences.throttle import Pacing  # imported here: throttle loads the client
+
         tier = constants.RATE_TIERS[self.tier] if self.tier is not None else None
         per_second, per_minute = self.requests_per_second, self.requests_per_minute
         ceilings = [rate for rate in (per_second, None if per_minute is None else per_minute / 60) if rate]
@@ -249,6 +251,8 @@ class ProviderSettings:
 
     def budget_name(self, token: str) -> str:
         """The name of the developer app's rate budget: the configured one, else derived from ``token``."""
+        from pulumi_tiktok_audiences.throttle import budget_key_for_token
+
         return self.developer_app or budget_key_for_token(token)
 
     def make_client(
@@ -324,6 +328,8 @@ class ProviderSettings:
         """The process's budget for ``token``'s requests to ``base_url`` in the configured store, which
         every process of the developer app shares (None: not paced); :class:`ConfigurationError`, saying
         what to do, when the store cannot be opened."""
+        from pulumi_tiktok_audiences.throttle import shared_budget
+
         pacing = self.pacing
         if pacing is None:
             return None

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import itertools
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -583,3 +585,16 @@ def test_a_test_clock_gets_a_budget_of_its_own() -> None:
         limiter("list")
         limiter("list")
     assert time.now - START == pytest.approx(1 / (10 * START_SHARE), abs=0.002)
+
+
+@pytest.mark.parametrize("module", ["settings", "cli", "resources"])
+def test_importing_the_settings_loads_neither_the_client_nor_httpx(module: str) -> None:
+    """Every CLI command and the Pulumi program import the settings: the client (httpx, tenacity) is
+    loaded when a client is made, not at import."""
+    code = (
+        f"import sys, pulumi_tiktok_audiences.{module}; "
+        "loaded = ('httpx', 'tenacity', 'pulumi_tiktok_audiences.client'); "
+        "print(sorted(m for m in loaded if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
