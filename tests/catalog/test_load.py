@@ -7,10 +7,10 @@ from typing import Any
 
 import pulumi
 import pytest
-from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
 from pulumi_tiktok_audiences.catalog import CatalogError, load_catalog, resolve_catalog
 from pulumi_tiktok_audiences.provider import props_from_spec
+from tests.catalog.helpers import Recorder
 
 CATALOG = """\
 advertiser_id: "111"
@@ -29,18 +29,6 @@ audiences:
     stacks:
       prod: {adopt_audience_id: "7300000000000000001"}
 """
-
-
-class Recorder(Mocks):
-    def __init__(self) -> None:
-        self.resources: dict[str, dict[str, Any]] = {}
-
-    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        self.resources[args.name] = dict(args.inputs)
-        return f"{args.name}-id", dict(args.inputs)
-
-    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
 
 
 @pytest.fixture
@@ -70,13 +58,13 @@ def test_declares_one_resource_per_audience_of_the_stack(
 
     program()
     resolved = resolve_catalog(catalog, expected_stack).audiences[expected_stack]
-    assert set(recorder.resources) == set(resolved) == {"lapsed", "adopted"}
+    assert set(recorder.inputs) == set(resolved) == {"lapsed", "adopted"}
     for key, audience in resolved.items():
-        inputs = recorder.resources[key]
+        inputs = recorder.inputs[key]
         assert {k: inputs[k] for k in props_from_spec(audience.spec)} == props_from_spec(audience.spec)
         assert inputs.get("adopt_audience_id") == audience.adopt_audience_id
-    assert recorder.resources["lapsed"]["advertiser_id"] == ("222" if expected_stack == "prod" else "111")
-    adopted = recorder.resources["adopted"].get("adopt_audience_id")
+    assert recorder.inputs["lapsed"]["advertiser_id"] == ("222" if expected_stack == "prod" else "111")
+    adopted = recorder.inputs["adopted"].get("adopt_audience_id")
     assert adopted == ("7300000000000000001" if expected_stack == "prod" else None)
 
 
@@ -96,7 +84,7 @@ def test_refuses_a_catalog_with_problems_before_declaring_anything(
         raised.value
     )
     assert "for stack prod" in str(raised.value)
-    assert recorder.resources == {}
+    assert recorder.inputs == {}
 
 
 def test_warnings_are_logged_and_do_not_refuse(
@@ -114,7 +102,7 @@ def test_warnings_are_logged_and_do_not_refuse(
         load_catalog(path)
 
     program()
-    assert set(recorder.resources) == {"lapsed", "adopted"}
+    assert set(recorder.inputs) == {"lapsed", "adopted"}
     (warning,) = warned
     assert (
         "warning: audiences.adopted.name: the name 'Lapsed purchasers' is also used by audiences.lapsed"
