@@ -129,8 +129,8 @@ def serve(
             sandbox=sandbox,
             processing_seconds=processing_seconds,
         )
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--answer-shape") from None
+    except ValueError as error:  # a setting the flags' types cannot check: the message names it
+        raise click.UsageError(str(error)) from None
     with instance, instance.serve(host, port) as server:
         click.echo(server.url)
         sys.stdout.flush()

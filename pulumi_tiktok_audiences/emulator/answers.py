@@ -43,7 +43,8 @@ class AnswerShape(StrEnum):
             return cls(str(chosen).strip().lower())
         except ValueError:
             choices = ", ".join(shape.value for shape in cls)
-            raise ValueError(f"Unknown emulator answer shape {chosen!r}: use one of {choices}") from None
+            where = f"{chosen!r}" if value is not None else f"{chosen!r} ({ANSWER_SHAPE_ENV})"
+            raise ValueError(f"Unknown emulator answer shape {where}: use one of {choices}") from None
 
 
 def _code(value: str, codes: dict[str, int], shape: AnswerShape) -> str | int:

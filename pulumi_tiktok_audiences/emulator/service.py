@@ -77,12 +77,21 @@ refusal, short enough that waiting it out costs a demo or a test little."""
 
 
 def resolve_processing_seconds(seconds: float | None) -> float:
-    """``seconds``, else ``TIKTOK_EMULATOR_PROCESSING_SECONDS``, else the default; never negative."""
+    """``seconds``, else ``TIKTOK_EMULATOR_PROCESSING_SECONDS``, else the default; never negative.
+
+    The ValueError names the variable when the value came from it (its user never wrote the argument).
+    """
+    given: object = seconds
+    where = "processing_seconds"
     if seconds is None:
         text = os.environ.get(PROCESSING_ENV, "").strip()
-        seconds = float(text) if text else DEFAULT_PROCESSING_SECONDS
+        given, where = text, PROCESSING_ENV
+        try:
+            seconds = float(text) if text else DEFAULT_PROCESSING_SECONDS
+        except ValueError:
+            seconds = math.nan
     if not (math.isfinite(seconds) and seconds >= 0):
-        raise ValueError(f"processing_seconds must be 0 or a positive number of seconds, got {seconds}")
+        raise ValueError(f"{where} must be 0 or a positive number of seconds, got {given!r}")
     return seconds
 
 
