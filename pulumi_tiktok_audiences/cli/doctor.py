@@ -12,7 +12,9 @@ from pulumi_tiktok_audiences.cli.common import (
     check_id,
     command,
     count,
+    echo_json,
     examples,
+    format_option,
     resolve,
     stack_option,
 )
@@ -77,14 +79,7 @@ def _check_ids(ctx: click.Context, param: click.Parameter, value: tuple[str, ...
     metavar="SECRET",
     help="Your developer app's secret (prefer the environment variable).",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json: one object with every check, for scripts.",
-)
+@format_option(help_text="json: one object with every check, for scripts.")
 @stack_option("With CATALOG: check this stack's apps only (default: every stack the catalog declares).")
 @click.pass_context
 def doctor(
@@ -105,8 +100,6 @@ def doctor(
     audiences name is one of their advertiser's apps on TikTok (per stack: give the endpoint and
     token of the stacks checked).
     """
-    import json
-
     from pulumi_tiktok_audiences.doctor import Check, DeveloperApp, Report, check_setup
     from pulumi_tiktok_audiences.settings import ENDPOINT_KEY, TOKEN_KEY
 
@@ -130,7 +123,7 @@ def doctor(
         )
         report = Report(report.endpoint, [problems, *report.checks])
     if output_format == "json":
-        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        echo_json(report.to_dict())
     else:
         click.echo(report.to_text())
     if not report.ok:
