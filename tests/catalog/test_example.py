@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from click.testing import CliRunner
 
 from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.catalog import resolve_catalog, resolve_text
+from pulumi_tiktok_audiences.cli import main
 from pulumi_tiktok_audiences.emulator import DEFAULT_TOKEN, Emulator, RunningServer
 from pulumi_tiktok_audiences.settings import ENDPOINT_KEY, TOKEN_KEY
 from tests.harness.engine import Engine
@@ -129,3 +131,21 @@ def test_each_stack_deploys_the_catalog_and_a_catalog_edit_is_an_update(
     ]
     assert renamed == "Cart abandoners (14d)"
     assert writes(emulator) == {**dict.fromkeys(WRITES, 0), constants.PATH_UPDATE: 1}
+
+
+def test_the_readme_s_example_problem_is_what_validate_says_for_that_line(tmp_path: Path) -> None:
+    """The README quotes `validate` for a lookback out of range; its line number and property path
+    must be where that rule is in the example's audiences.yaml."""
+    readme = (EXAMPLE / "README.md").read_text(encoding="utf-8")
+    quoted = re.search(r"`audiences\.yaml:(\d+): (\S+): (must be a whole number from 1 to 180 days)", readme)
+    assert quoted is not None
+    line_number, path, message = int(quoted.group(1)), quoted.group(2), quoted.group(3)
+    lines = (EXAMPLE / "audiences.yaml").read_text(encoding="utf-8").splitlines(keepends=True)
+    assert "lookback_days:" in lines[line_number - 1], f"line {line_number} holds no lookback"
+    lines[line_number - 1] = re.sub(r"lookback_days: \d+", "lookback_days: 181", lines[line_number - 1])
+    (tmp_path / "audiences.yaml").write_text("".join(lines), encoding="utf-8")
+
+    result = CliRunner().invoke(main, ["validate", str(tmp_path / "audiences.yaml")])
+
+    assert result.exit_code == 1, result.output
+    assert f"audiences.yaml:{line_number}: {path}: {message}" in result.output, result.output
