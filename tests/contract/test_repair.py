@@ -250,6 +250,31 @@ def test_a_delete_before_replace_pending_create_takes_the_deleted_resources_plac
     assert [r["urn"] for r in repaired["deployment"]["resources"]].index(urn) == 2
 
 
+def test_a_delete_before_replace_pending_create_that_refers_past_its_place_stays_pending(
+    server: RunningServer, tiktok: TikTokClient, tmp_path: Path
+) -> None:
+    """The new resource must take the deleted one's place (what follows may refer to its URN), but it
+    depends on a resource listed after that place: no order is valid, so nothing is recorded."""
+    urn = _urn(AUDIENCE, "dbr-late")
+    old_inputs = _audience_inputs("Deleted before replace, late dependency")
+    new_inputs = _audience_inputs("Deleted before replace, late dependency", retention_in_days=90)
+    new = _made(tiktok, new_inputs)
+    old = _resource(urn, old_inputs, "7300000000000000556", pendingReplacement=True)
+    later_urn = _urn(AUDIENCE, "listed-later")
+    later = _resource(later_urn, _audience_inputs("Listed later"), "7300000000000000778")
+    export = _export([old, later], [_resource(urn, new_inputs, dependencies=[later_urn])])
+
+    result, _, target = _repair(server, tmp_path, export)
+
+    assert result.exit_code == 1
+    repaired = json.loads(target.read_text(encoding="utf-8"))
+    validate_deployment(repaired, stack=STACK)
+    assert repaired["deployment"] == export["deployment"]
+    assert f"{urn}: its audience is {new}, but what it refers to comes after the resource it replaces" in (
+        result.stderr
+    )
+
+
 def test_missing_and_ambiguous_pending_creates_stay_pending_with_what_to_do(
     server: RunningServer, emulator: Emulator, tiktok: TikTokClient, tmp_path: Path
 ) -> None:
