@@ -54,7 +54,6 @@ from pulumi_tiktok_audiences.settings import (
     TOKEN_KEY,
     ProviderSettings,
 )
-from pulumi_tiktok_audiences.throttle import budget_key_for_token
 
 Status = Literal["ok", "warn", "fail", "skip"]
 RATE_TIER_KEY: Final = "tiktok:rateLimitTier"
@@ -420,7 +419,7 @@ def _rate_limit(settings: ProviderSettings) -> Check:
         except ConfigurationError as exc:
             problem = str(exc)
         token = settings.access_token
-        name = settings.developer_app or (budget_key_for_token(token) if token else "derived from the token")
+        name = settings.budget_name(token) if token else settings.developer_app or "derived from the token"
         store = settings.rate_limit_store
         where = {
             LOCAL_STORE: f"{store} ({local_store_place()})",

@@ -30,6 +30,7 @@ from pulumi_tiktok_audiences.emulator import (
 )
 from pulumi_tiktok_audiences.settings import ProviderSettings
 from pulumi_tiktok_audiences.spec import AppEvent, AudienceSpec, EventRule
+from pulumi_tiktok_audiences.throttle import budget_key_for_token
 from tests.harness.bulk import add_audiences
 
 LIMITED_TOKEN = "doctor-limited-token-7c1d"  # may use the first advertiser only
@@ -292,6 +293,15 @@ def test_the_rate_limit_check_shows_the_pace_in_effect_on_tiktoks_hosts() -> Non
     check_ = _rate_limit(ProviderSettings(access_token="t", endpoint="production"))
     assert check_.status == "ok"
     assert "paced at" in check_.detail
+
+
+def test_the_rate_limit_check_names_the_budget_derived_from_the_token_never_the_token() -> None:
+    token = "doctor-budget-token-5e4d"
+    check_ = _rate_limit(
+        ProviderSettings(access_token=token, endpoint="production", rate_limit_store="memory")
+    )
+    assert f"budget {budget_key_for_token(token)!r} in memory (this process only)" in check_.detail
+    assert token not in check_.detail
 
 
 @pytest.mark.parametrize(("tier", "status"), [("basic", "warn"), (None, "warn"), ("sandbox", "ok")])
