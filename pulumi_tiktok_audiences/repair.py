@@ -103,8 +103,8 @@ def repair(export: Mapping[str, Any], findings: Sequence[Finding]) -> Repair:
                 Kept(
                     urn,
                     f"audience {finding.audience_id} matches {claims[finding.audience_id]} pending creates "
-                    "with equal declarations: delete it in TikTok Ads Manager, then run `pulumi up`, "
-                    "which creates each of them",
+                    "with equal declarations: delete it in TikTok Ads Manager, then run this command again "
+                    "(none then matches: importing drops them and the next `pulumi up` creates each)",
                     False,
                 )
             )

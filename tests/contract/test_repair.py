@@ -413,6 +413,12 @@ def test_one_audience_claimed_by_two_equal_pending_creates_is_given_to_neither(
     assert not _resources(repaired, first)
     assert not _resources(repaired, second)
     assert f"audience {made} matches 2 pending creates" in result.stderr
+    # As the message says: once it is deleted, the command settles both (`pulumi up` alone would keep
+    # them pending in every later checkpoint: the engine carries pending creates over).
+    assert "delete it in TikTok Ads Manager, then run this command again" in result.stderr
+    tiktok.delete_audiences(DEFAULT_ADVERTISER_ID, [made])
+    again, _, _ = _repair(server, tmp_path, export)
+    assert again.exit_code == 0, again.output
 
 
 def test_other_pending_operations_are_named_and_left_as_they_are(
