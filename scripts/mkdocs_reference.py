@@ -11,8 +11,11 @@ drift from the code (the build is strict and runs in scripts/check):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from mkdocs.exceptions import PluginError
 
 _TITLES = {
     "CatalogAudienceEntry": "An audience (`audiences.<key>`)",
@@ -106,10 +109,17 @@ _GENERATORS: Mapping[str, Callable[[], str]] = {
 }
 
 
-def on_page_markdown(markdown: str, **_: Any) -> str:
-    """Replace each ``<!-- reference: NAME -->`` line by the table NAME's generator writes."""
+def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
+    """Replace each ``<!-- reference: NAME -->`` line by the table NAME's generator writes; a NAME
+    without one fails the build (an HTML comment left in place would publish an empty reference)."""
     for name, generate in _GENERATORS.items():
         marker = f"<!-- reference: {name} -->"
         if marker in markdown:
             markdown = markdown.replace(marker, generate())
+    unknown = re.findall(r"<!-- reference: ([^ ]*) -->", markdown)
+    if unknown:
+        raise PluginError(
+            f"{page.file.src_path}: no reference table named {', '.join(map(repr, unknown))}; "
+            f"use one of {', '.join(_GENERATORS)} (scripts/mkdocs_reference.py)"
+        )
     return markdown

@@ -29,6 +29,7 @@ def _build_command() -> str:
         (None, False),
         ("orphan", True),
         ("broken-link", True),
+        ("unknown-reference", True),
     ],
 )
 def test_the_check_builds_the_site_and_fails_on_warnings(
@@ -45,6 +46,9 @@ def test_the_check_builds_the_site_and_fails_on_warnings(
     elif defect == "broken-link":
         with (site / "docs" / "index.md").open("a") as page:
             page.write("\nSee [a page that does not exist](no-such-page.md).\n")
+    elif defect == "unknown-reference":
+        with (site / "docs" / "index.md").open("a") as page:
+            page.write("\n<!-- reference: no-such-table -->\n")
     env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
 
     run = subprocess.run(
@@ -60,4 +64,8 @@ def test_the_check_builds_the_site_and_fails_on_warnings(
     output = run.stdout + run.stderr
     assert (run.returncode != 0) == fails, output
     if defect is not None:  # it failed for the defect, named in the warning
-        assert {"orphan": "left-out.md", "broken-link": "no-such-page.md"}[defect] in output, output
+        assert {
+            "orphan": "left-out.md",
+            "broken-link": "no-such-page.md",
+            "unknown-reference": "no-such-table",
+        }[defect] in output, output
