@@ -35,8 +35,9 @@ _STATE_ONLY: Final = {
     "purpose": "kept in the stack only, TikTok is not called",
     "tracked_events": "kept in the stack only, TikTok is not called",
     "wait_until_targetable": "how a create waits; nothing changes on TikTok",
-    "readiness_timeout_seconds": "how long a create waits; nothing changes on TikTok",
 }
+"""The fields a catalog change may touch without TikTok: its readiness option is wait_until_targetable
+alone (_classify), so the other readiness options never differ here."""
 
 
 @dataclass(frozen=True)
