@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from pulumi_tiktok_audiences import constants
 from pulumi_tiktok_audiences.client.errors import RateLimitedError, Restriction
@@ -111,11 +111,6 @@ def pace_at(state: LaneState, now: float, ceiling: float) -> float:
 
 def utc_day(now: float) -> str:
     return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
-
-
-def next_midnight(now: float) -> datetime:
-    day = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return day + timedelta(days=1)
 
 
 class Budget:
