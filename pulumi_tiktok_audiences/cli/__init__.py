@@ -7,8 +7,9 @@
 * ``doctor`` checks the endpoint, token, advertisers, apps, audience room and rate limit;
 * ``emulator serve`` runs the local TikTok audience API emulator until SIGINT/SIGTERM.
 
-Exit status: 0 success, 1 problems found or the operation failed, 2 usage error, 141 the reader
-of the output went away (``| head``), silently, as git does. Errors print one line; ``--debug``
+Exit status: 0 success, 1 problems found or the operation failed, 2 usage error, 3 a gate of
+``diff`` (``--fail-on-replace``, ``--fail-on-delete``) refused the change, 141 the reader of the
+output went away (``| head``), silently, as git does. Errors print one line; ``--debug``
 (before or after the command) adds the traceback and the API client's debug log, which never
 holds the token. Results go to stdout; progress and summaries to stderr. A new command is a module
 here declaring it with ``common.command`` (which gives it ``--debug`` and the error handling),
