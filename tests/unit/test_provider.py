@@ -728,6 +728,21 @@ def test_tracked_events_default_to_the_stack_config(provider: AppActivity, emula
     assert "tracked_events" not in checked(provider)  # nothing configured, nothing declared
 
 
+def test_a_get_by_id_applies_the_configured_tracked_events(provider: AppActivity) -> None:
+    """A get by id (``opts.id``) sends the program's inputs unchecked: read applies check's defaults,
+    the stack config's tracked events as well as its advertiser."""
+    id_, _ = create(provider)
+    config = {
+        TOKEN_KEY: DEFAULT_TOKEN,
+        ENDPOINT_KEY: IN_PROCESS_BASE_URL,
+        TRACKED_EVENTS_KEY: json.dumps({DEFAULT_APP_ID: ["purchase", "install"]}),
+    }
+    result = configured(config).read(id_, declared())
+    assert result.outs["tracked_events"] == TRACKED
+    assert result.inputs is not None
+    assert result.inputs["tracked_events"] == TRACKED
+
+
 @pytest.mark.parametrize(
     ("value", "needle"),
     [
