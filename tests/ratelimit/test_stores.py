@@ -173,3 +173,18 @@ def test_a_redis_that_stops_answering_mid_run_is_named_with_what_to_do(tmp_path:
     with pytest.raises(StoreError):
         store.take_slot("|agency-app", time.time(), 0.1)
     store.close()
+
+
+def test_the_local_send_log_is_cleaned_up_as_slots_are_taken(tmp_path: Path) -> None:
+    """Every slot is a row of the lane's log in the SQLite file: slots older than the spacing are
+    deleted every so often, so a machine deploying for months keeps a small file."""
+    store = SQLiteStore(tmp_path / "budget.sqlite")
+    try:
+        start, taken = 1_800_000_000.0, 2 * ratestore._LEAK_EVERY + 50
+        for index in range(taken):
+            assert store.take_slot("lane", start + index, 0.5) == 0
+        with store._db_lock:
+            (rows,) = store._db.execute(f"SELECT COUNT(*) FROM {ratestore._table('lane')}").fetchone()
+    finally:
+        store.close()
+    assert rows <= ratestore._LEAK_EVERY  # not `taken`: the log does not keep every slot
