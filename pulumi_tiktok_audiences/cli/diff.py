@@ -207,6 +207,8 @@ def diff(
     if len(catalogs) != (1 if base_ref else 2):
         wanted = "HEAD only with --base-ref" if base_ref else "BASE and HEAD"
         raise click.UsageError(f"give {wanted}; got {len(catalogs)} catalog argument(s)")
+    if catalogs.count(STDIN) > 1:  # the second read would find standard input used up: an empty catalog
+        raise click.UsageError("standard input (-) holds one catalog: give the other as a file or REV:PATH")
     head_arg = catalogs[-1]
     if base_ref and (head_arg == STDIN or not Path(head_arg).is_file()):
         raise click.BadParameter(f"with --base-ref, HEAD must be a file; got {head_arg!r}")

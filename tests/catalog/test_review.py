@@ -164,6 +164,13 @@ def test_json_for_programs(files: tuple[Path, Path]) -> None:
     assert prod["unchanged"] == ["rewritten"]
 
 
+def test_standard_input_for_both_sides_is_a_usage_error() -> None:
+    """Not a diff against an empty catalog (the second read finds standard input used up)."""
+    result = run("diff", "-", "-", input=BASE)
+    assert result.exit_code == 2, result.output
+    assert "standard input (-) holds one catalog: give the other as a file or REV:PATH" in result.output
+
+
 def test_head_from_standard_input_and_a_removed_stack(tmp_path: Path) -> None:
     base = tmp_path / "base.yaml"
     base.write_text(BASE)
