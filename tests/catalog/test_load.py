@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -108,3 +109,35 @@ def test_warnings_are_logged_and_do_not_refuse(
         "warning: audiences.adopted.name: the name 'Lapsed purchasers' is also used by audiences.lapsed"
         in warning
     )
+
+
+@pytest.mark.parametrize(
+    ("given", "recorded"),
+    [
+        (lambda project: project / "audiences.yaml", "audiences.yaml"),  # Path(__file__).with_name(...)
+        (lambda project: Path("audiences.yaml"), "audiences.yaml"),
+        (lambda project: project.parent / "elsewhere.yaml", "{parent}/elsewhere.yaml"),
+    ],
+    ids=["absolute-inside-the-project", "relative", "absolute-outside-the-project"],
+)
+def test_each_audience_records_its_catalog_as_its_owner_knows_it(
+    recorder: Recorder,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    given: Callable[[Path], Path],
+    recorded: str,
+) -> None:
+    """The guardrails quote this path in their YAML advice: relative to the project (Pulumi's working
+    directory), not the absolute path a program builds with Path(__file__)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for path in (project / "audiences.yaml", tmp_path / "elsewhere.yaml"):
+        path.write_text(CATALOG)
+    monkeypatch.chdir(project)
+
+    @pulumi.runtime.test
+    def program() -> None:
+        load_catalog(given(project))
+
+    program()
+    assert {inputs["catalog"] for inputs in recorder.inputs.values()} == {recorded.format(parent=tmp_path)}
