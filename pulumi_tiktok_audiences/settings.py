@@ -52,7 +52,7 @@ DEVELOPER_APP_ENV = "TIKTOK_DEVELOPER_APP"
 TIMEOUT_ENV = "TIKTOK_TIMEOUT_SECONDS"
 PROCESSING_WAIT_ENV = "TIKTOK_PROCESSING_WAIT_SECONDS"
 
-_ENV_OF = {
+_ENV_OF = {  # each key's environment fallback: read by ProviderSettings.resolve, named by setting()
     TOKEN_KEY: TOKEN_ENV,
     ENDPOINT_KEY: ENDPOINT_ENV,
     ADVERTISER_KEY: ADVERTISER_ENV,
@@ -119,13 +119,13 @@ class ProviderSettings:
         """Stack config first, then the environment; empty values count as unset."""
         env = os.environ if environ is None else environ
 
-        def pick(key: str, env_name: str) -> str | None:
+        def pick(key: str) -> str | None:
             value = get(key)
             if value is None or str(value).strip() == "":
-                value = env.get(env_name)
+                value = env.get(_ENV_OF[key])
             return str(value).strip() if value is not None and str(value).strip() else None
 
-        endpoint = pick(ENDPOINT_KEY, ENDPOINT_ENV) or "production"
+        endpoint = pick(ENDPOINT_KEY) or "production"
         if endpoint != LOCAL:
             from pulumi_tiktok_audiences.client import resolve_base_url
 
@@ -135,24 +135,24 @@ class ProviderSettings:
                 raise ConfigurationError(
                     f"{setting(ENDPOINT_KEY)}: {exc}, or {LOCAL} for the embedded emulator"
                 ) from None
-        tier = pick(TIER_KEY, TIER_ENV)
+        tier = pick(TIER_KEY)
         if tier is not None and tier.lower() not in constants.RATE_TIERS:
             raise ConfigurationError(
                 f"{setting(TIER_KEY)}: unknown rate-limit tier {tier!r}; use one of "
                 f"{', '.join(constants.RATE_TIERS)} (your developer app's tier, shown in TikTok's "
                 "developer portal; every app starts at basic)"
             )
-        store = pick(STORE_KEY, STORE_ENV) or ratestore.LOCAL
+        store = pick(STORE_KEY) or ratestore.LOCAL
         problem = ratestore.describe_store(store)
         if problem is not None:
             raise ConfigurationError(f"{setting(STORE_KEY)}: {problem}")
-        developer_app = pick(DEVELOPER_APP_KEY, DEVELOPER_APP_ENV)
+        developer_app = pick(DEVELOPER_APP_KEY)
         if developer_app is not None and (len(developer_app) > 200 or not developer_app.isprintable()):
             raise ConfigurationError(
                 f"{setting(DEVELOPER_APP_KEY)}: expected a name of at most 200 printable characters (your "
                 "developer app's id or name, the same for every token of the app)"
             )
-        token = pick(TOKEN_KEY, TOKEN_ENV)
+        token = pick(TOKEN_KEY)
         if developer_app is not None and developer_app == token:
             raise ConfigurationError(
                 f"{setting(DEVELOPER_APP_KEY)}: this is the access token, and the name is written to the "
@@ -160,19 +160,19 @@ class ProviderSettings:
                 "token of the app), or leave it unset for a name derived from the token"
             )
         wait = _positive(
-            WAIT_KEY, pick(WAIT_KEY, WAIT_ENV), "seconds", f"default {DEFAULT_WAIT_SECONDS:g}", zero_ok=True
+            WAIT_KEY, pick(WAIT_KEY), "seconds", f"default {DEFAULT_WAIT_SECONDS:g}", zero_ok=True
         )
         settings = cls(
             access_token=token,
             endpoint=endpoint,
-            advertiser_id=pick(ADVERTISER_KEY, ADVERTISER_ENV),
+            advertiser_id=pick(ADVERTISER_KEY),
             rate_limit_tier=None if tier is None else tier.lower(),
             requests_per_second=_positive(
-                RATE_KEY, pick(RATE_KEY, RATE_ENV), "requests per second", "default: the tier's"
+                RATE_KEY, pick(RATE_KEY), "requests per second", "default: the tier's"
             ),
             requests_per_minute=_positive(
                 RATE_PER_MINUTE_KEY,
-                pick(RATE_PER_MINUTE_KEY, RATE_PER_MINUTE_ENV),
+                pick(RATE_PER_MINUTE_KEY),
                 "requests per minute",
                 "default: the tier's",
                 at_least=1,
@@ -180,13 +180,11 @@ class ProviderSettings:
             rate_limit_wait_seconds=DEFAULT_WAIT_SECONDS if wait is None else wait,
             rate_limit_store=store,
             developer_app=developer_app,
-            timeout_seconds=_positive(
-                TIMEOUT_KEY, pick(TIMEOUT_KEY, TIMEOUT_ENV), "seconds", "default 30 s to answer"
-            ),
+            timeout_seconds=_positive(TIMEOUT_KEY, pick(TIMEOUT_KEY), "seconds", "default 30 s to answer"),
             tracked_events=_tracked_events(get(TRACKED_EVENTS_KEY)),
             processing_wait_seconds=_positive(
                 PROCESSING_WAIT_KEY,
-                pick(PROCESSING_WAIT_KEY, PROCESSING_WAIT_ENV),
+                pick(PROCESSING_WAIT_KEY),
                 "seconds",
                 "default 600",
                 zero_ok=True,
