@@ -50,13 +50,14 @@ from pulumi_tiktok_audiences.settings import (
     ENDPOINT_KEY,
     STORE_ENV,
     STORE_KEY,
+    TIER_ENV,
+    TIER_KEY,
     TOKEN_ENV,
     TOKEN_KEY,
     ProviderSettings,
 )
 
 Status = Literal["ok", "warn", "fail", "skip"]
-RATE_TIER_KEY: Final = "tiktok:rateLimitTier"
 NEAR_FULL: Final = 0.9
 """Share of the 400-audience cap from which the doctor warns (a replacement needs a free slot)."""
 
@@ -438,7 +439,7 @@ def _rate_limit(settings: ProviderSettings) -> Check:
     if on_sandbox and str(tier).lower() != "sandbox":
         fix = (
             "the sandbox allows 1 request a second and 30 a minute per endpoint: set "
-            f"{RATE_TIER_KEY} to sandbox"
+            f"{TIER_KEY} to sandbox (the doctor reads {TIER_ENV})"
         )
         return Check("rate limit", "warn", detail, fix, data)
     return Check("rate limit", "ok", detail, None, data)

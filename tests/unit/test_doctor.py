@@ -315,6 +315,7 @@ def test_on_the_sandbox_a_tier_other_than_sandbox_is_a_warning(tier: str | None,
     assert "at most 18 a minute" in check_.detail
     if status == "warn":
         assert "tiktok:rateLimitTier" in (check_.fix or "")
+        assert "TIKTOK_RATE_LIMIT_TIER" in (check_.fix or "")  # what the doctor itself reads
 
 
 def test_a_setting_that_cannot_be_read_is_a_failed_check(monkeypatch: pytest.MonkeyPatch) -> None:
