@@ -235,8 +235,9 @@ class ProviderSettings:
                 if value is not None and value > limit:
                     raise ConfigurationError(
                         f"{setting(key)}: {value:g} is more than the {self.tier} tier's {limit:,} requests "
-                        f"per {unit}, so TikTok would suspend the app; set it lower, or set {TIER_KEY} to "
-                        f"your developer app's tier ({', '.join(constants.RATE_TIERS)})"
+                        f"per {unit}, so TikTok would suspend the app; set it lower, or set "
+                        f"{setting(TIER_KEY)} to your developer app's tier "
+                        f"({', '.join(constants.RATE_TIERS)})"
                     )
             ceilings.append(min(tier.per_second, tier.per_minute / 60))
         if not ceilings:

@@ -462,7 +462,8 @@ def test_an_unknown_tier_lists_the_tiers() -> None:
 def test_a_rate_above_the_tier_is_refused_with_what_to_set(config: dict[str, str], says: list[str]) -> None:
     with pytest.raises(ConfigurationError) as caught:
         resolve(config)
-    assert [part for part in [*says, TIER_KEY, "ultimate"] if part not in str(caught.value)] == []
+    expected = [*says, f"set {TIER_KEY} ({TIER_ENV}) to", "ultimate"]
+    assert [part for part in expected if part not in str(caught.value)] == []
 
 
 def test_the_store_and_the_developer_app_come_from_stack_config_then_the_environment() -> None:
