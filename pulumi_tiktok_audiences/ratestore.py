@@ -259,7 +259,7 @@ class SQLiteStore(RateStore):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.where = f"{LOCAL} ({path})"
-        self._errors = (sqlite3.Error, OSError)  # OSError: the file lock (filelock's Timeout included)
+        self._errors = (sqlite3.Error, OSError)  # OSError: the file lock's (pyrate-limiter's, no timeout)
         self._db = sqlite3.connect(path, timeout=_SQLITE_BUSY_MS / 1000, check_same_thread=False)
         self._db.isolation_level = None  # transactions are explicit: BEGIN IMMEDIATE
         self._db_lock = threading.Lock()
