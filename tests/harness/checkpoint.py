@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import hashlib
 import json
 import re
@@ -39,8 +38,6 @@ import referencing
 import referencing.jsonschema
 
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "pulumi-apitype"
-DEPLOYMENT_SCHEMA_ID = "https://github.com/pulumi/pulumi/blob/master/sdk/go/common/apitype/deployments.json"
-RESOURCE_SCHEMA_ID = "https://github.com/pulumi/pulumi/blob/master/sdk/go/common/apitype/resources.json"
 PROPERTY_VALUE_SCHEMA_ID = (
     "https://github.com/pulumi/pulumi/blob/master/sdk/go/common/apitype/property-values.json"
 )
@@ -475,12 +472,10 @@ def _lagging(properties: Mapping[str, Any], typ: _Go) -> dict[str, dict[str, Any
 
 @cache
 def _schemas() -> tuple[jsonschema.protocols.Validator, dict[str, list[str]]]:
-    loaded = {
-        name: json.loads((SCHEMA_DIR / f"{name}.json").read_text()) for name in ("deployments", "resources")
-    }
-    values = json.loads((SCHEMA_DIR / "property-values.json").read_text())
-    resources = copy.deepcopy(loaded["resources"])
-    deployments = copy.deepcopy(loaded["deployments"])
+    deployments, resources, values = (
+        json.loads((SCHEMA_DIR / f"{name}.json").read_text())
+        for name in ("deployments", "resources", "property-values")
+    )
     resource_props = resources["$defs"]["resourceV3"]["properties"]
     deployment_props = deployments["$defs"]["deploymentV3"]["properties"]["deployment"]["properties"]
     lags = {
