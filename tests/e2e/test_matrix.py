@@ -545,7 +545,7 @@ def test_crash_after_a_create_then_up(
         engine.up(crash=Crash("create", name))
 
     assert name in [op.resource.name for op in engine.pending_operations]
-    exported = engine.export()["deployment"]["pending_operations"]
+    exported = engine.stack_export()["deployment"]["pending_operations"]
     assert ("creating", name) in [(op["type"], op["resource"]["urn"].rsplit("::", 1)[1]) for op in exported]
     result = engine.up()
     assert result.warnings, "the CLI warns about the pending operation"
@@ -613,7 +613,7 @@ def test_secret_input_never_stored_in_plain_text(
     state = subject_state(engine, target)
     assert is_secret(state.inputs[key]), "the engine stores secret inputs as secrets"
     assert is_secret(state.outputs[key]), "outputs named like a secret input are secret (annotateSecrets)"
-    exported = json.dumps(engine.export())
+    exported = json.dumps(engine.stack_export())
     assert [v for v in values if v in exported] == [], "a secret input is stored in plain text"
     assert_invariants(engine, emulator)
 

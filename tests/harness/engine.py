@@ -543,8 +543,6 @@ class Engine:
             self.stack, self.project, resources, self.pending_operations, provider_inputs
         )
 
-    export = stack_export
-
     def stack_import(self, doc: Mapping[str, Any], *, force: bool = False) -> list[str]:
         """``pulumi stack import`` (pkg/cmd/pulumi/stack/stack_import.go): the deployment must decode
         as ``DeploymentV3`` (and pass the apitype schema files), name this stack in every URN and pass

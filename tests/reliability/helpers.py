@@ -145,9 +145,9 @@ class Deployment:
         """The checkpoint's pending ``creating`` operations (an interrupted run leaves them)."""
         return [op for op in self.pending_operations if op.type == "creating"]
 
-    def export(self) -> dict[str, Any]:
+    def stack_export(self) -> dict[str, Any]:
         """The checkpoint as ``pulumi stack export`` prints it."""
-        return self._engine().export()
+        return self._engine().stack_export()
 
     def stack_import(self, document: dict[str, Any]) -> list[str]:
         """``pulumi stack import`` of ``document``; the warnings it printed."""

@@ -192,7 +192,7 @@ def recover_pending_creates(deployment: Deployment, server: RunningServer) -> No
         return
     source = deployment.project_dir / "stack.json"
     target = deployment.project_dir / "repaired.json"
-    source.write_text(json.dumps(deployment.export()), encoding="utf-8")
+    source.write_text(json.dumps(deployment.stack_export()), encoding="utf-8")
     result = CliRunner().invoke(
         main,
         ["pending", "--stack-file", str(source), "--repair-to", str(target), "--endpoint", server.url],
