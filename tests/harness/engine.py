@@ -892,10 +892,8 @@ class Engine:
             )
             checked = self._check(run, goal.urn, old.inputs, news)
             if goal.deleted_with and goal.deleted_with in run.replaced:
-                kind, dbr = (
-                    "replace",
-                    False,
-                )  # its deleted_with resource is replaced (step_generator.go ``diff``)
+                # Its deleted_with resource is replaced (step_generator.go ``diff``).
+                kind, dbr = "replace", False
             else:
                 kind, dbr = self._plan(run, goal.urn, old, checked)
         if kind != "replace":
