@@ -6,9 +6,10 @@ import contextlib
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from tests.harness.waiting import wait_until
 
 MISSING = (
     "redis-server is not installed: the Redis store is tested against a real server "
@@ -41,17 +42,21 @@ def redis_server(folder: Path) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     url = f"redis://127.0.0.1:{port}/0"
+
+    def answers() -> bool:
+        if server.poll() is not None:
+            raise RuntimeError(
+                f"redis-server exited (code {server.returncode}) before answering on port {port}"
+            )
+        try:
+            with Redis.from_url(url) as client:
+                client.ping()
+        except RedisConnectionError:
+            return False
+        return True
+
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with Redis.from_url(url) as client:
-                    client.ping()
-                break
-            except RedisConnectionError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"redis-server did not start on port {port}") from None
-                time.sleep(0.05)
+        wait_until(answers, f"redis-server answered on port {port}")
         yield url
     finally:
         server.terminate()
