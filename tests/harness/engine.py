@@ -1207,9 +1207,10 @@ def _quiet_unretrieved(loop: asyncio.AbstractEventLoop, context: dict[str, Any])
         loop.default_exception_handler(context)
 
 
-def _edges(resource: ResourceState, *, children: bool) -> set[str]:
-    """The URNs ``resource`` depends on (State.GetAllDependencies: dependencies, property
-    dependencies, deleted_with, and its parent when ``children``)."""
+def _edges(resource: ResourceState | Registration, *, children: bool) -> set[str]:
+    """The URNs ``resource`` (in the state, or as the program registers it) depends on
+    (State.GetAllDependencies: dependencies, property dependencies, deleted_with, and its parent
+    when ``children``)."""
     edges = {*resource.dependencies, resource.deleted_with}
     edges.update(urn for urns in resource.property_dependencies.values() for urn in urns)
     if children:
@@ -1353,10 +1354,8 @@ class _Run:
         target, or with ``--target-dependents`` a resource that depends on one included."""
         if not self.options.targets:
             return True
-        edges = {*goal.dependencies, goal.parent, goal.deleted_with}
-        edges.update(urn for urns in goal.property_dependencies.values() for urn in urns)
         if goal.urn in self.options.targets or (
-            self.options.target_dependents and edges & self.targets_actual
+            self.options.target_dependents and _edges(goal, children=True) & self.targets_actual
         ):
             self.targets_actual.add(goal.urn)
             return True
