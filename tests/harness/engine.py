@@ -684,8 +684,9 @@ class Engine:
 
     def _pending_creates_to_imports(self, imports: dict[str, str]) -> list[str]:
         """refresh.go ``pendingCreatesToImports``: each named pending create gets the id and the
-        type ``importing``; the warning for the URNs matching none, as the CLI words it (its list
-        of unused URNs starts with as many empty strings as there were unused ones)."""
+        type ``importing``; the warning for the URNs matching none, as the CLI words it. Its list of
+        unused URNs starts with as many empty strings as there were unused ones, so it is never one
+        long and the CLI's one-URN wording is never printed."""
         edited: list[PendingOperation] = []
         for op in self.pending_operations:
             if op.type == "creating" and op.resource.urn in imports:
@@ -693,11 +694,10 @@ class Engine:
                 op = PendingOperation(resource, "importing")
             edited.append(op)
         self.pending_operations = edited
-        unused = [""] * len(imports) + list(imports)
-        if len(unused) > 1:
-            listed = '"\n- "'.join(unused)
-            return [f'warning: the following urns did not correspond to a pending create\n- "{listed}"']
-        return [f'warning: "{unused[0]}" did not correspond to a pending create'] if unused else []
+        if not imports:
+            return []
+        listed = '"\n- "'.join([""] * len(imports) + list(imports))
+        return [f'warning: the following urns did not correspond to a pending create\n- "{listed}"']
 
     def _write_snapshot(self) -> None:
         """What the first snapshot write of a deployment keeps of the old pending operations: only
