@@ -460,9 +460,7 @@ class Engine:
             with self._operation(run):
                 self._run_program(run)
                 self._check_targets(run)
-                doomed = [
-                    s for urn, s in self.state.items() if urn not in run.next_state and urn not in run.claimed
-                ]
+                doomed = self._undeclared(run)
                 self.state = {**run.next_state, **{s.urn: s for s in doomed}}
                 self._delete_all(run, [*doomed, *self.pending_deletes])
             return run.result
@@ -481,9 +479,7 @@ class Engine:
             run.result.warnings.extend(self._pending_warnings())
             with self._operation(run):
                 self._run_program(run)
-                doomed = [
-                    s for urn, s in self.state.items() if urn not in run.next_state and urn not in run.claimed
-                ]
+                doomed = self._undeclared(run)
                 self._delete_all(run, [*doomed, *self.pending_deletes])
             if run.errors:
                 raise EngineError("\n".join(run.errors))
@@ -674,6 +670,11 @@ class Engine:
         if unknown:
             lines = "\n".join(f"Target '{t}' could not be found in the stack." for t in unknown)
             raise EngineError(f"{lines}\none or more targets could not be found in the stack")
+
+    def _undeclared(self, run: _Run) -> list[ResourceState]:
+        """The old resources the program no longer declares, under their URN or an alias
+        (``GenerateDeletes``): deleted at the end of the run."""
+        return [s for urn, s in self.state.items() if urn not in run.next_state and urn not in run.claimed]
 
     def _pending_warnings(self) -> list[str]:
         """The warning the CLI prints before deploying over pending operations."""
